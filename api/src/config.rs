@@ -1,0 +1,275 @@
+//! The command line and the one `Config` struct, read from flags and the
+//! environment. A bad value stops start-up with one clear line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The embedded default: an SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://cellreg.db?mode=rwc";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cellreg",
+    version,
+    about = "The party membership registry's integration backend"
+)]
+pub struct Cli {
+    /// Log output format.
+    #[arg(long, env = "CELLREG_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL and REST APIs (applies pending migrations first).
+    Serve(Config),
+    /// Apply, roll back or inspect the schema migrations.
+    Migrate {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(subcommand)]
+        action: MigrateAction,
+    },
+    /// Print the GraphQL schema (SDL), or write it to a file.
+    ExportSchema {
+        /// Where to write the SDL; standard output when absent.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum MigrateAction {
+    /// Apply pending migrations (all, or the next N).
+    Up {
+        #[arg(long, short)]
+        num: Option<u32>,
+    },
+    /// Roll back applied migrations (the last one, or the last N).
+    Down {
+        #[arg(long, short, default_value_t = 1)]
+        num: u32,
+    },
+    /// List every migration and whether it is applied.
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Which database to use and how to reach it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://FILE?mode=rwc` or `postgres://USER@HOST:PORT/DB`.
+    #[arg(long = "database-url", env = "DATABASE_URL", global = true, default_value = DEFAULT_DATABASE_URL, value_parser = DatabaseUrl::parse)]
+    pub url: DatabaseUrl,
+
+    /// Most connections the pool opens.
+    #[arg(long = "db-max-connections", env = "CELLREG_DB_MAX_CONNECTIONS", default_value_t = 16, global = true,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_connections: u32,
+
+    /// How long a request waits for a pooled connection before it is answered 503.
+    #[arg(long = "db-acquire-timeout", env = "CELLREG_DB_ACQUIRE_TIMEOUT", default_value = "3s", global = true, value_parser = parse_duration)]
+    pub acquire_timeout: Duration,
+}
+
+impl DatabaseArgs {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self {
+            url,
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// Everything `cellreg serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "CELLREG_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Do not apply pending migrations on start (start-up then refuses a database that is behind).
+    #[arg(long, env = "CELLREG_NO_MIGRATE", default_value_t = false)]
+    pub no_migrate: bool,
+
+    /// HTTP worker threads; 0 means one per core.
+    #[arg(long, env = "CELLREG_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "CELLREG_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+}
+
+impl Config {
+    /// A configuration with every default, for the given database.
+    pub fn new(database_url: DatabaseUrl) -> Self {
+        Self {
+            database: DatabaseArgs::new(database_url),
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            no_migrate: false,
+            workers: 0,
+            max_body_bytes: 1024 * 1024,
+        }
+    }
+}
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A database URL checked at start-up. Its `Display` hides any password, so
+/// it can go into logs and error messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    raw: String,
+    engine: Engine,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = url::Url::parse(raw).map_err(|err| format!("not a URL ({err})"))?;
+        let engine = match url.scheme() {
+            "sqlite" => Engine::Sqlite,
+            "postgres" | "postgresql" => Engine::Postgres,
+            other => {
+                return Err(format!(
+                    "unsupported scheme `{other}:`; use sqlite:// or postgres://"
+                ));
+            }
+        };
+        if engine == Engine::Postgres && url.host_str().is_none_or(str::is_empty) {
+            return Err("a postgres:// URL needs a host".to_owned());
+        }
+        Ok(Self {
+            raw: raw.to_owned(),
+            engine,
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The URL with its password, for the driver only.
+    pub fn expose(&self) -> &str {
+        &self.raw
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match url::Url::parse(&self.raw) {
+            Ok(mut url) if url.password().is_some() => {
+                // Cannot fail: the URL has a password, so it has a host.
+                let _ = url.set_password(Some("***"));
+                write!(f, "{url}")
+            }
+            _ => f.write_str(&self.raw),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// `500ms`, `3s`, `2m` or a bare number of seconds.
+pub fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (number, unit) = raw.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{raw}` is not a duration like 500ms, 3s, 2m or 1h"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(number)),
+        "" | "s" => Ok(Duration::from_secs(number)),
+        "m" => Ok(Duration::from_secs(number * 60)),
+        "h" => Ok(Duration::from_secs(number * 3600)),
+        _ => Err(format!(
+            "`{raw}` is not a duration like 500ms, 3s, 2m or 1h"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_hides_its_password() {
+        let url =
+            DatabaseUrl::parse("postgres://app:s3cret@db.example:5432/cellreg").expect("valid");
+        assert_eq!(
+            url.to_string(),
+            "postgres://app:***@db.example:5432/cellreg"
+        );
+        assert!(url.expose().contains("s3cret"));
+        assert_eq!(url.engine(), Engine::Postgres);
+    }
+
+    #[test]
+    fn database_url_refuses_unknown_schemes_and_garbage() {
+        assert!(
+            DatabaseUrl::parse("mysql://localhost/x")
+                .unwrap_err()
+                .contains("unsupported scheme")
+        );
+        assert!(
+            DatabaseUrl::parse("not a url")
+                .unwrap_err()
+                .contains("not a URL")
+        );
+        assert!(DatabaseUrl::parse("postgres:///db").is_err());
+        assert_eq!(
+            DatabaseUrl::parse(DEFAULT_DATABASE_URL)
+                .expect("default")
+                .engine(),
+            Engine::Sqlite
+        );
+    }
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("3 days").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn serve_reads_flags_and_keeps_defaults() {
+        let cli =
+            Cli::try_parse_from(["cellreg", "serve", "--bind", "0.0.0.0:9000", "--no-migrate"])
+                .expect("parses");
+        let Command::Serve(config) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(config.bind.port(), 9000);
+        assert!(config.no_migrate);
+        assert!(Cli::try_parse_from(["cellreg", "serve", "--bind", "nowhere"]).is_err());
+    }
+}

@@ -1,0 +1,115 @@
+//! Connecting to the database and bringing its schema up to date.
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait, SchemaState};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+
+use crate::config::{DatabaseArgs, Engine};
+
+/// Why the database could not be made ready. Each message is one line
+/// saying what failed and where.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect { url: String, source: sea_orm::DbErr },
+    #[error("cannot read the migration state of {url}: {source}")]
+    ReadState { url: String, source: sea_orm::DbErr },
+    #[error(
+        "the database at {url} was migrated by a newer cellreg (unknown migrations: {}); \
+         run a cellreg at least that new, or roll the database back with that version's `cellreg migrate down`",
+        unknown.join(", ")
+    )]
+    NewerThanBinary { url: String, unknown: Vec<String> },
+    #[error(
+        "the database at {url} is {pending} migration(s) behind and --no-migrate is set; run `cellreg migrate up` first"
+    )]
+    Behind { url: String, pending: usize },
+    #[error("migrating the database at {url} failed: {source}")]
+    Migrate { url: String, source: sea_orm::DbErr },
+}
+
+/// Opens the connection pool with the settings cellreg relies on:
+/// bounded waits, and for SQLite write-ahead logging, a busy timeout,
+/// foreign keys and fully synchronous commits (a transfer is never lost).
+pub async fn connect(args: &DatabaseArgs) -> Result<DatabaseConnection, DatabaseError> {
+    let mut options = ConnectOptions::new(args.url.expose().to_owned());
+    options
+        .max_connections(args.max_connections)
+        .min_connections(0)
+        .acquire_timeout(args.acquire_timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .sqlx_logging(false);
+    match args.url.engine() {
+        Engine::Sqlite => {
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(5))
+                    .foreign_keys(true)
+            });
+        }
+        Engine::Postgres => {
+            options.set_application_name("cellreg");
+        }
+    }
+    Database::connect(options)
+        .await
+        .map_err(|source| DatabaseError::Connect {
+            url: args.url.to_string(),
+            source,
+        })
+}
+
+/// What `prepare` did to the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prepared {
+    pub applied: usize,
+}
+
+/// Makes sure this binary can serve the database: refuses one migrated by a
+/// newer cellreg, then applies pending migrations (or, with `migrate` off,
+/// refuses a database that is behind).
+pub async fn prepare(
+    db: &DatabaseConnection,
+    url: &str,
+    migrate: bool,
+) -> Result<Prepared, DatabaseError> {
+    let state = read_state(db, url).await?;
+    let pending = state.pending();
+    if pending == 0 {
+        return Ok(Prepared { applied: 0 });
+    }
+    if !migrate {
+        return Err(DatabaseError::Behind {
+            url: url.to_owned(),
+            pending,
+        });
+    }
+    tracing::info!(pending, "applying migrations");
+    Migrator::up(db, None)
+        .await
+        .map_err(|source| DatabaseError::Migrate {
+            url: url.to_owned(),
+            source,
+        })?;
+    Ok(Prepared { applied: pending })
+}
+
+/// The schema state, refusing a database newer than this binary.
+pub async fn read_state(db: &DatabaseConnection, url: &str) -> Result<SchemaState, DatabaseError> {
+    let state = migration::schema_state(db)
+        .await
+        .map_err(|source| DatabaseError::ReadState {
+            url: url.to_owned(),
+            source,
+        })?;
+    if !state.unknown_applied.is_empty() {
+        return Err(DatabaseError::NewerThanBinary {
+            url: url.to_owned(),
+            unknown: state.unknown_applied,
+        });
+    }
+    Ok(state)
+}

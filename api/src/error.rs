@@ -1,0 +1,204 @@
+//! The one error type of the domain, mapped once to GraphQL `extensions.code`
+//! and once to HTTP `application/problem+json`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+
+/// Stable, machine-readable error codes shared by GraphQL and REST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    BadUserInput,
+    NotFound,
+    Forbidden,
+    Unauthenticated,
+    Conflict,
+    LimitExceeded,
+    UnsupportedMediaType,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Forbidden => "FORBIDDEN",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Conflict => "CONFLICT",
+            Self::LimitExceeded => "LIMIT_EXCEEDED",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::Unavailable => "UNAVAILABLE",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::BadUserInput => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Every way a request can fail. Messages are safe to show to callers;
+/// internal details stay in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::BadInput(_) => ErrorCode::BadUserInput,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
+            Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// Logs what the caller will not see: the whole chain of an internal error.
+    fn log(&self) {
+        if let Self::Internal(source) = self {
+            tracing::error!(error = format!("{source:#}"), "internal error");
+        }
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(err: DbErr) -> Self {
+        match err.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                return Self::Conflict(
+                    "a record with the same unique value already exists".to_owned(),
+                );
+            }
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
+                return Self::BadInput(
+                    "a referenced record does not exist or is still referenced".to_owned(),
+                );
+            }
+            _ => {}
+        }
+        match err {
+            DbErr::ConnectionAcquire(_) => {
+                Self::Unavailable("the database is busy or unreachable; retry shortly".to_owned())
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    pub code: ErrorCode,
+}
+
+impl Problem {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let status = code.status();
+        Self {
+            kind: "about:blank",
+            title: status.canonical_reason().unwrap_or("Error"),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code,
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        let mut builder = HttpResponse::build(self.code.status());
+        builder.content_type("application/problem+json");
+        if self.code == ErrorCode::Unavailable {
+            builder.insert_header(("Retry-After", "1"));
+        }
+        builder.json(self)
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.code().status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log();
+        Problem::new(self.code(), self.to_string()).response()
+    }
+}
+
+impl async_graphql::ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        self.log();
+        async_graphql::Error::new(self.to_string())
+            .extend_with(|_, ext| ext.set("code", self.code().as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err = AppError::from(DbErr::Custom("SELECT secret FROM member".to_owned()));
+        assert_eq!(err.code(), ErrorCode::Internal);
+        assert_eq!(err.to_string(), "internal error");
+    }
+
+    #[test]
+    fn codes_map_to_statuses_once() {
+        assert_eq!(
+            AppError::NotFound("member").code().status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            AppError::Unavailable("x".into()).status_code(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(ErrorCode::BadUserInput.as_str(), "BAD_USER_INPUT");
+        assert_eq!(
+            serde_json::to_value(ErrorCode::LimitExceeded).ok(),
+            Some(serde_json::json!("LIMIT_EXCEEDED"))
+        );
+    }
+}

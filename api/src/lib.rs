@@ -1,0 +1,15 @@
+//! cellreg: the party membership registry's integration backend.
+//!
+//! One path for data: HTTP → auth → GraphQL or REST layer → domain service
+//! (validation, one transaction) → sea-orm. Each area of the registry lives in
+//! its own module; `error` maps the one domain error type to GraphQL codes and
+//! HTTP problems.
+
+pub mod config;
+pub mod database;
+pub mod error;
+pub mod graphql;
+pub mod rest;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,153 @@
+//! Building the application: connect, migrate, bind, and assemble the HTTP server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::error::JsonPayloadError;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpRequest, HttpServer, web};
+use sea_orm::DatabaseConnection;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Config;
+use crate::database::{self, DatabaseError};
+use crate::error::{AppError, ErrorCode, Problem};
+use crate::graphql;
+use crate::rest;
+use crate::state::AppState;
+
+/// Why the server could not start; one line each.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A server bound to its port and ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let db = database::connect(&config.database).await?;
+        let prepared =
+            database::prepare(&db, &config.database.url.to_string(), !config.no_migrate).await?;
+        if prepared.applied > 0 {
+            tracing::info!(
+                applied = prepared.applied,
+                "database schema brought up to date"
+            );
+        }
+
+        let addr = config.bind;
+        let listener =
+            TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?;
+
+        let workers = config.workers;
+        let max_body = config.max_body_bytes;
+        let state = AppState {
+            db: db.clone(),
+            config: Arc::new(config),
+        };
+        let schema = graphql::build_schema(Some(state.clone()));
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Cache-Control", "no-store")),
+                )
+                .wrap(TracingLogger::default())
+                .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(schema.clone()))
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(max_body)
+                        .error_handler(json_error),
+                )
+                .configure(rest::configure)
+                .configure(graphql::configure)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { addr, source })?
+        .shutdown_timeout(30);
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        tracing::info!(address = %local, database = %state_url(&db), "cellreg listening");
+        Ok(Self {
+            port: local.port(),
+            server: server.run(),
+            db,
+        })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server from outside, e.g. at the end of a test.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// The pool the server uses.
+    pub fn db(&self) -> DatabaseConnection {
+        self.db.clone()
+    }
+
+    /// Serves until stopped by a signal or the handle; drains for up to 30 s.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn state_url(db: &DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "postgres",
+        sea_orm::DbBackend::Sqlite => "sqlite",
+        _ => "other",
+    }
+}
+
+/// Turns a refused JSON body into a problem: 413 over the size limit, 415 for
+/// another content type, 400 for anything unreadable.
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let app_error = match &err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => AppError::LimitExceeded(format!(
+            "request body is larger than the limit of {limit} bytes"
+        )),
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType(
+            "request body must be sent as Content-Type: application/json".to_owned(),
+        ),
+        JsonPayloadError::Deserialize(source) => {
+            AppError::BadInput(format!("request body is not valid: {source}"))
+        }
+        _ => AppError::BadInput("request body could not be read".to_owned()),
+    };
+    actix_web::error::InternalError::from_response(
+        err,
+        actix_web::ResponseError::error_response(&app_error),
+    )
+    .into()
+}
+
+async fn not_found() -> actix_web::HttpResponse {
+    Problem::new(ErrorCode::NotFound, "no such route").response()
+}

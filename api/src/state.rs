@@ -1,0 +1,16 @@
+//! The state every request handler shares.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Config;
+
+/// Cloned into each worker; holds nothing per request.
+#[derive(Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: DatabaseConnection,
+    /// The configuration the server was started with.
+    pub config: Arc<Config>,
+}

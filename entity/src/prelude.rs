@@ -1,0 +1,10 @@
+//! The entities under short names, for `use entity::prelude::*`.
+
+pub use super::audit_log::Entity as AuditLog;
+pub use super::feed_counter::Entity as FeedCounter;
+pub use super::member::Entity as Member;
+pub use super::membership::Entity as Membership;
+pub use super::organization::Entity as Organization;
+pub use super::plan::Entity as Plan;
+pub use super::plan_target_cell_type::Entity as PlanTargetCellType;
+pub use super::transfer_event::Entity as TransferEvent;

@@ -1,0 +1,84 @@
+//! The `/graphql` endpoint: JSON only, size-capped, one operation per request.
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+on_both_backends! {
+    async fn version_query_answers_the_running_version(app: TestApp) {
+        let answer = app.graphql("{ version }", json!({})).await;
+        assert_eq!(answer["data"]["version"], env!("CARGO_PKG_VERSION"), "{answer}");
+        assert!(answer.get("errors").is_none(), "{answer}");
+    }
+}
+
+on_both_backends! {
+    async fn bodies_that_are_not_json_are_refused_with_415(app: TestApp) {
+        for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+            let response = app
+                .client()
+                .post(app.url("/graphql"))
+                .header("content-type", content_type)
+                .body(r#"{"query":"{ version }"}"#)
+                .send()
+                .await
+                .expect("POST");
+            assert_eq!(response.status(), 415, "{content_type}");
+            let body: Value = response.json().await.expect("problem JSON");
+            assert_eq!(body["code"], "UNSUPPORTED_MEDIA_TYPE");
+        }
+    }
+}
+
+on_both_backends! {
+    async fn bodies_over_one_mebibyte_are_refused_with_413(app: TestApp) {
+        let padding = "x".repeat(1024 * 1024);
+        let response = app
+            .client()
+            .post(app.url("/graphql"))
+            .json(&json!({ "query": "{ version }", "variables": { "padding": padding } }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 413);
+        let body: Value = response.json().await.expect("problem JSON");
+        assert_eq!(body["code"], "LIMIT_EXCEEDED");
+    }
+}
+
+on_both_backends! {
+    async fn batched_operations_and_malformed_json_are_refused_with_400(app: TestApp) {
+        for body in [r#"[{"query":"{ version }"},{"query":"{ version }"}]"#, r#"{"query": "#, "\u{feff}{}"] {
+            let response = app
+                .client()
+                .post(app.url("/graphql"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("POST");
+            assert_eq!(response.status(), 400, "{body}");
+            let problem: Value = response.json().await.expect("problem JSON");
+            assert_eq!(problem["code"], "BAD_USER_INPUT");
+        }
+    }
+}
+
+on_both_backends! {
+    async fn get_serves_graphiql_and_never_executes(app: TestApp) {
+        let response = app.get("/graphql?query=%7B%20version%20%7D").await;
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().expect("ascii").starts_with("text/html"));
+        let page = response.text().await.expect("text");
+        assert!(page.contains("graphiql"), "GraphiQL page");
+        assert!(!page.contains(env!("CARGO_PKG_VERSION")), "the query was not executed");
+    }
+}
+
+on_both_backends! {
+    async fn the_schema_is_served_as_sdl(app: TestApp) {
+        let response = app.get("/graphql/schema.graphql").await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.expect("text"), api::graphql::sdl());
+    }
+}

@@ -1,0 +1,305 @@
+//! The database itself refuses what would break the registry's invariants,
+//! whatever the code above it does. These tests write through sea-orm
+//! directly, bypassing the domain layer on purpose.
+
+use chrono::{DateTime, Duration, Utc};
+use entity::enums::{
+    CellType, MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus, TransferReason,
+};
+use entity::{audit_log, member, membership, organization, transfer_event};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, SqlErr,
+};
+
+use crate::helpers::TestDatabase;
+
+fn now() -> DateTime<Utc> {
+    // Microseconds, as PostgreSQL stores them.
+    DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).expect("valid instant")
+}
+
+async fn migrated(database: &TestDatabase) -> DatabaseConnection {
+    let db = database.connect().await;
+    Migrator::up(&db, None).await.expect("migrate");
+    db
+}
+
+async fn insert_organization(
+    db: &DatabaseConnection,
+    code: &str,
+    kind: OrganizationKind,
+    parent: Option<&organization::Model>,
+) -> Result<organization::Model, DbErr> {
+    let path = format!("{}{code}/", parent.map_or("/", |p| p.path.as_str()));
+    organization::ActiveModel {
+        code: Set(code.to_owned()),
+        name: Set(format!("Organization {code}")),
+        kind: Set(kind),
+        cell_type: Set((kind == OrganizationKind::Cell).then_some(CellType::Residential)),
+        status: Set(OrganizationStatus::Active),
+        parent_id: Set(parent.map(|p| p.id)),
+        depth: Set(path.matches('/').count() as i32 - 2),
+        path: Set(path),
+        created_at: Set(now()),
+        updated_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+async fn insert_member(
+    db: &DatabaseConnection,
+    national_id: &str,
+    card: Option<&str>,
+) -> Result<member::Model, DbErr> {
+    member::ActiveModel {
+        national_id: Set(national_id.to_owned()),
+        party_card_number: Set(card.map(str::to_owned)),
+        full_name: Set("Nguyễn Văn A".to_owned()),
+        status: Set(MemberStatus::Official),
+        created_at: Set(now()),
+        updated_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+async fn insert_event(
+    db: &DatabaseConnection,
+    sequence: i64,
+    submitter: &str,
+    external_id: &str,
+    member_id: i64,
+    to: i64,
+) -> Result<transfer_event::Model, DbErr> {
+    transfer_event::ActiveModel {
+        sequence: Set(sequence),
+        submitter: Set(submitter.to_owned()),
+        external_id: Set(external_id.to_owned()),
+        request_hash: Set("0".repeat(64)),
+        member_id: Set(member_id),
+        from_organization_id: Set(None),
+        to_organization_id: Set(to),
+        kind: Set(MembershipKind::Official),
+        reason: Set(TransferReason::Admission),
+        decision_ref: Set(None),
+        effective_at: Set(now()),
+        recorded_at: Set(now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+async fn insert_membership(
+    db: &DatabaseConnection,
+    member_id: i64,
+    organization_id: i64,
+    event_id: i64,
+    started_at: DateTime<Utc>,
+) -> Result<membership::Model, DbErr> {
+    membership::ActiveModel {
+        member_id: Set(member_id),
+        organization_id: Set(organization_id),
+        kind: Set(MembershipKind::Official),
+        started_at: Set(started_at),
+        ended_at: Set(None),
+        opened_by_event_id: Set(event_id),
+        closed_by_event_id: Set(None),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+}
+
+/// A district with one commune and two cells, and one member with an admission event.
+struct Seed {
+    commune: organization::Model,
+    cell_a: organization::Model,
+    cell_b: organization::Model,
+    member: member::Model,
+    admission: transfer_event::Model,
+}
+
+async fn seed(db: &DatabaseConnection) -> Seed {
+    let district = insert_organization(db, "SL", OrganizationKind::DistrictCommittee, None)
+        .await
+        .expect("district");
+    let commune = insert_organization(
+        db,
+        "SL.BL",
+        OrganizationKind::GrassrootsCommittee,
+        Some(&district),
+    )
+    .await
+    .expect("commune");
+    let cell_a = insert_organization(db, "SL.BL.A", OrganizationKind::Cell, Some(&commune))
+        .await
+        .expect("cell a");
+    let cell_b = insert_organization(db, "SL.BL.B", OrganizationKind::Cell, Some(&commune))
+        .await
+        .expect("cell b");
+    let member = insert_member(db, "001234567890", Some("PC-1"))
+        .await
+        .expect("member");
+    let admission = insert_event(db, 1, "agency-a", "admission-1", member.id, cell_a.id)
+        .await
+        .expect("event");
+    Seed {
+        commune,
+        cell_a,
+        cell_b,
+        member,
+        admission,
+    }
+}
+
+fn is_unique_violation(result: Result<impl std::fmt::Debug, DbErr>) -> bool {
+    matches!(
+        result.map_err(|err| err.sql_err()),
+        Err(Some(SqlErr::UniqueConstraintViolation(_)))
+    )
+}
+
+on_both_backends! {
+    async fn a_second_open_official_membership_is_refused(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let seed = seed(&db).await;
+        let t0 = now();
+        insert_membership(&db, seed.member.id, seed.cell_a.id, seed.admission.id, t0).await.expect("first open membership");
+
+        let second = insert_membership(&db, seed.member.id, seed.cell_b.id, seed.admission.id, t0).await;
+        assert!(is_unique_violation(second), "the partial unique index refuses a second open OFFICIAL membership");
+        assert_eq!(membership::Entity::find().all(&db).await.expect("read").len(), 1);
+    }
+}
+
+on_both_backends! {
+    async fn a_closed_membership_leaves_room_for_a_new_open_one(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let seed = seed(&db).await;
+        let t0 = now() - Duration::days(1);
+        let first = insert_membership(&db, seed.member.id, seed.cell_a.id, seed.admission.id, t0).await.expect("first");
+        let transfer = insert_event(&db, 2, "agency-a", "transfer-1", seed.member.id, seed.cell_b.id).await.expect("event");
+        let mut closing: membership::ActiveModel = first.into();
+        closing.ended_at = Set(Some(now()));
+        closing.closed_by_event_id = Set(Some(transfer.id));
+        closing.update(&db).await.expect("close the first membership");
+
+        insert_membership(&db, seed.member.id, seed.cell_b.id, transfer.id, now()).await.expect("the index is partial: a new open one is allowed");
+    }
+}
+
+on_both_backends! {
+    async fn an_idempotency_key_is_unique_per_submitter_only(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let seed = seed(&db).await;
+        let same_submitter = insert_event(&db, 2, "agency-a", "admission-1", seed.member.id, seed.cell_b.id).await;
+        assert!(is_unique_violation(same_submitter), "(submitter, external_id) is unique");
+        insert_event(&db, 2, "agency-b", "admission-1", seed.member.id, seed.cell_b.id).await.expect("another submitter's namespace");
+        let same_sequence = insert_event(&db, 2, "agency-c", "other", seed.member.id, seed.cell_b.id).await;
+        assert!(is_unique_violation(same_sequence), "feed sequences are unique");
+    }
+}
+
+on_both_backends! {
+    async fn codes_national_ids_and_party_cards_are_unique(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let seed = seed(&db).await;
+        assert!(is_unique_violation(insert_organization(&db, "SL.BL.A", OrganizationKind::Cell, Some(&seed.commune)).await));
+        assert!(is_unique_violation(insert_member(&db, "001234567890", None).await));
+        assert!(is_unique_violation(insert_member(&db, "009999999999", Some("PC-1")).await));
+        // Members without a party card do not collide with each other.
+        insert_member(&db, "001111111111", None).await.expect("no card");
+        insert_member(&db, "002222222222", None).await.expect("no card either");
+    }
+}
+
+on_both_backends! {
+    async fn foreign_keys_are_enforced(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let seed = seed(&db).await;
+        let orphan = insert_membership(&db, 999_999, seed.cell_a.id, seed.admission.id, now()).await;
+        assert!(
+            matches!(orphan.map_err(|err| err.sql_err()), Err(Some(SqlErr::ForeignKeyConstraintViolation(_)))),
+            "a membership of an unknown member is refused"
+        );
+        let result = organization::Entity::delete_by_id(seed.cell_a.id).exec(&db).await;
+        assert!(result.is_err(), "an organization referenced by events cannot be deleted");
+    }
+}
+
+on_both_backends! {
+    async fn a_national_id_must_have_twelve_characters(database: TestDatabase) {
+        let db = migrated(&database).await;
+        assert!(insert_member(&db, "12345", None).await.is_err());
+        assert!(insert_member(&db, "1234567890123", None).await.is_err());
+    }
+}
+
+on_both_backends! {
+    async fn only_cells_have_a_cell_type(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let seed = seed(&db).await;
+        let mut commune: organization::ActiveModel = seed.commune.into();
+        commune.cell_type = Set(Some(CellType::Agency));
+        assert!(commune.update(&db).await.is_err());
+    }
+}
+
+on_both_backends! {
+    async fn dissolved_organizations_hold_no_open_memberships(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let seed = seed(&db).await;
+        insert_membership(&db, seed.member.id, seed.cell_a.id, seed.admission.id, now()).await.expect("open membership");
+
+        let mut dissolving: organization::ActiveModel = seed.cell_a.clone().into();
+        dissolving.status = Set(OrganizationStatus::Dissolved);
+        dissolving.dissolved_at = Set(Some(now()));
+        assert!(dissolving.update(&db).await.is_err(), "a cell with an open membership cannot be dissolved");
+
+        let mut dissolving: organization::ActiveModel = seed.cell_b.clone().into();
+        dissolving.status = Set(OrganizationStatus::Dissolved);
+        dissolving.dissolved_at = Set(Some(now()));
+        dissolving.update(&db).await.expect("an empty cell can be dissolved");
+
+        let other = insert_member(&db, "003333333333", None).await.expect("member");
+        let event = insert_event(&db, 2, "agency-a", "admission-2", other.id, seed.cell_b.id).await.expect("event");
+        let into_dissolved = insert_membership(&db, other.id, seed.cell_b.id, event.id, now()).await;
+        assert!(into_dissolved.is_err(), "no open membership in a dissolved cell");
+        let into_committee = insert_membership(&db, other.id, seed.commune.id, event.id, now()).await;
+        assert!(into_committee.is_err(), "no open membership in a committee");
+    }
+}
+
+on_both_backends! {
+    async fn audit_rows_cannot_be_changed_or_deleted(database: TestDatabase) {
+        let db = migrated(&database).await;
+        let row = audit_log::ActiveModel {
+            seq: Set(1),
+            occurred_at: Set(now()),
+            subject: Set(Some("admin".to_owned())),
+            role: Set(Some("ADMIN".to_owned())),
+            action: Set("createOrganization".to_owned()),
+            target: Set(Some("SL".to_owned())),
+            outcome: Set("ALLOWED".to_owned()),
+            error_code: Set(None),
+            request_id: Set(None),
+            prev_hash: Set("0".repeat(64)),
+            hash: Set("a".repeat(64)),
+        }
+        .insert(&db)
+        .await
+        .expect("append");
+
+        let mut tampered: audit_log::ActiveModel = row.clone().into();
+        tampered.outcome = Set("DENIED".to_owned());
+        assert!(tampered.update(&db).await.is_err(), "UPDATE refused");
+        assert!(audit_log::Entity::delete_by_id(row.seq).exec(&db).await.is_err(), "DELETE refused");
+        assert!(db.execute_unprepared("DELETE FROM audit_log").await.is_err(), "bulk DELETE refused");
+        assert_eq!(audit_log::Entity::find().all(&db).await.expect("read"), vec![row]);
+    }
+}

@@ -1,0 +1,13 @@
+//! cellreg's end-to-end tests: each starts the real server on port 0 against a
+//! fresh database of its own (SQLite, and PostgreSQL when reachable; required
+//! when CI=true) and speaks to it over HTTP.
+
+#[macro_use]
+mod helpers;
+
+mod graphql_endpoint;
+mod health;
+mod invariants;
+mod migrations;
+mod schema;
+mod startup;

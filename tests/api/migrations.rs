@@ -1,0 +1,101 @@
+//! Migrations: up, down to zero and up again; start-up applies them, refuses a
+//! database newer than the binary, and with --no-migrate refuses one behind.
+
+use api::startup::Application;
+use migration::{Migrator, MigratorTrait, SchemaManager};
+use sea_orm::ConnectionTrait;
+
+use crate::helpers::TestDatabase;
+
+const TABLES: &[&str] = &[
+    "organization",
+    "member",
+    "transfer_event",
+    "feed_counter",
+    "membership",
+    "plan",
+    "plan_target_cell_type",
+    "audit_log",
+];
+
+async fn existing_tables(db: &sea_orm::DatabaseConnection) -> Vec<&'static str> {
+    let manager = SchemaManager::new(db);
+    let mut found = Vec::new();
+    for table in TABLES {
+        if manager.has_table(*table).await.expect("has_table") {
+            found.push(*table);
+        }
+    }
+    found
+}
+
+on_both_backends! {
+    async fn migrations_go_up_down_to_zero_and_up_again(database: TestDatabase) {
+        let db = database.connect().await;
+        Migrator::up(&db, None).await.expect("up");
+        assert_eq!(existing_tables(&db).await, TABLES);
+        assert_eq!(migration::schema_state(&db).await.expect("state").pending(), 0);
+
+        Migrator::down(&db, None).await.expect("down to zero");
+        assert!(existing_tables(&db).await.is_empty(), "every table dropped");
+        assert_eq!(migration::schema_state(&db).await.expect("state").pending(), Migrator::migrations().len());
+
+        Migrator::up(&db, None).await.expect("up again");
+        assert_eq!(existing_tables(&db).await, TABLES);
+    }
+}
+
+on_both_backends! {
+    async fn migrations_step_down_and_up_one_at_a_time(database: TestDatabase) {
+        let db = database.connect().await;
+        let total = Migrator::migrations().len();
+        Migrator::up(&db, None).await.expect("up");
+        for applied in (0..total).rev() {
+            Migrator::down(&db, Some(1)).await.expect("one step down");
+            assert_eq!(migration::schema_state(&db).await.expect("state").pending(), total - applied);
+        }
+        for pending in (0..total).rev() {
+            Migrator::up(&db, Some(1)).await.expect("one step up");
+            assert_eq!(migration::schema_state(&db).await.expect("state").pending(), pending);
+        }
+    }
+}
+
+on_both_backends! {
+    async fn serve_applies_pending_migrations_on_start(database: TestDatabase) {
+        let app = Application::build(database.config()).await.expect("starts");
+        let state = migration::schema_state(&app.db()).await.expect("state");
+        assert_eq!(state.pending(), 0);
+        assert!(state.unknown_applied.is_empty());
+    }
+}
+
+on_both_backends! {
+    async fn serve_refuses_a_database_migrated_by_a_newer_cellreg(database: TestDatabase) {
+        let db = database.connect().await;
+        Migrator::up(&db, None).await.expect("up");
+        db.execute_unprepared(
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m29990101_000001_from_the_future', 0)",
+        )
+        .await
+        .expect("record a future migration");
+
+        let err = Application::build(database.config()).await.err().expect("refused").to_string();
+        assert!(err.contains("migrated by a newer cellreg"), "{err}");
+        assert!(err.contains("m29990101_000001_from_the_future"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+}
+
+on_both_backends! {
+    async fn no_migrate_refuses_a_database_that_is_behind(database: TestDatabase) {
+        let mut config = database.config();
+        config.no_migrate = true;
+        let err = Application::build(config).await.err().expect("refused").to_string();
+        assert!(err.contains(&format!("{} migration(s) behind", Migrator::migrations().len())), "{err}");
+        assert!(err.contains("cellreg migrate up"), "{err}");
+
+        let db = database.connect().await;
+        assert!(existing_tables(&db).await.is_empty(), "nothing was migrated");
+    }
+}
