@@ -12,8 +12,8 @@ use crate::config::{DatabaseArgs, Engine};
 /// saying what failed and where.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
-    #[error("cannot connect to the database at {url}: {source}")]
-    Connect { url: String, source: sea_orm::DbErr },
+    #[error("cannot connect to the database at {url}: {cause}")]
+    Connect { url: String, cause: String },
     #[error("cannot read the migration state of {url}: {source}")]
     ReadState { url: String, source: sea_orm::DbErr },
     #[error(
@@ -54,12 +54,40 @@ pub async fn connect(args: &DatabaseArgs) -> Result<DatabaseConnection, Database
             options.set_application_name("cellreg");
         }
     }
-    Database::connect(options)
+    match Database::connect(options).await {
+        Ok(db) => Ok(db),
+        Err(err) => {
+            let cause = match probe(args).await {
+                Some(cause) => cause,
+                None => err.to_string(),
+            };
+            Err(DatabaseError::Connect {
+                url: args.url.to_string(),
+                cause,
+            })
+        }
+    }
+}
+
+/// The concrete reason a single connection fails ("connection refused",
+/// "unable to open database file"): the pool only reports that it timed out.
+async fn probe(args: &DatabaseArgs) -> Option<String> {
+    use sea_orm::sqlx::Connection;
+    let attempt = async {
+        match args.url.engine() {
+            Engine::Postgres => sea_orm::sqlx::PgConnection::connect(args.url.expose())
+                .await
+                .err(),
+            Engine::Sqlite => sea_orm::sqlx::SqliteConnection::connect(args.url.expose())
+                .await
+                .err(),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), attempt)
         .await
-        .map_err(|source| DatabaseError::Connect {
-            url: args.url.to_string(),
-            source,
-        })
+        .ok()
+        .flatten()
+        .map(|err| err.to_string())
 }
 
 /// What `prepare` did to the schema.

@@ -38,6 +38,14 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
+        // The address first: a taken port must not leave a freshly created database behind.
+        let addr = config.bind;
+        let listener =
+            TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { addr, source })?;
+
         let db = database::connect(&config.database).await?;
         let prepared =
             database::prepare(&db, &config.database.url.to_string(), !config.no_migrate).await?;
@@ -47,13 +55,6 @@ impl Application {
                 "database schema brought up to date"
             );
         }
-
-        let addr = config.bind;
-        let listener =
-            TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })?;
-        let local = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind { addr, source })?;
 
         let workers = config.workers;
         let max_body = config.max_body_bytes;

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Backend, TestApp, TestDatabase};
 
 on_both_backends! {
     async fn healthz_answers_ok(app: TestApp) {
@@ -32,4 +32,23 @@ on_both_backends! {
         assert_eq!(body["code"], "NOT_FOUND");
         assert_eq!(body["status"], 404);
     }
+}
+
+/// PostgreSQL only: a database removed from under the running server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_answers_503_when_the_database_is_gone_while_healthz_stays_up() {
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let app = TestApp::spawn(database.config()).await;
+    assert_eq!(app.get("/readyz").await.status(), 200);
+
+    database.drop().await;
+
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["code"], "UNAVAILABLE");
+    assert_eq!(app.get("/healthz").await.status(), 200);
 }

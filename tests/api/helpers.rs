@@ -155,7 +155,8 @@ impl TestDatabase {
             .expect("connect to the test database")
     }
 
-    async fn drop(&self) {
+    /// Removes the database (idempotent).
+    pub async fn drop(&self) {
         if let Some(file) = &self.sqlite_file {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));

@@ -31,4 +31,8 @@ async fn an_unreachable_database_stops_start_up_naming_it_without_its_password()
         "{err}"
     );
     assert!(!err.contains("hunter2"), "{err}");
+    assert!(
+        err.contains("Connection refused"),
+        "names the concrete cause: {err}"
+    );
 }
