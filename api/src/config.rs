@@ -36,6 +36,15 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Print a signed token, for administrators and scripts.
+    Token(TokenArgs),
+    /// Check the audit log's hash chain.
+    Audit {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Print the GraphQL schema (SDL), or write it to a file.
     ExportSchema {
         /// Where to write the SDL; standard output when absent.
@@ -58,6 +67,41 @@ pub enum MigrateAction {
     },
     /// List every migration and whether it is applied.
     Status,
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum AuditAction {
+    /// Walk the chain: prints OK, or the first row that does not match.
+    Verify,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TokenArgs {
+    /// The `sub` claim: who the token is for.
+    #[arg(long)]
+    pub sub: String,
+    /// ADMIN, ORGANIZER, INTEGRATOR, READER or AUDITOR.
+    #[arg(long, value_parser = parse_role)]
+    pub role: crate::auth::Role,
+    /// Code of the organization subtree the token may see (required unless ADMIN).
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Lifetime, e.g. 30m, 1h; at most the maximum token lifetime.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub ttl: Duration,
+    /// Sign with this RS256 or Ed25519 private key (PEM) instead of the HS256 secret.
+    #[arg(long)]
+    pub private_key: Option<PathBuf>,
+    /// `kid` header to put in the token.
+    #[arg(long)]
+    pub kid: Option<String>,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+fn parse_role(raw: &str) -> Result<crate::auth::Role, String> {
+    crate::auth::Role::parse(raw)
+        .ok_or_else(|| "one of ADMIN, ORGANIZER, INTEGRATOR, READER, AUDITOR".to_owned())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -114,6 +158,89 @@ pub struct Config {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CELLREG_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// How tokens are verified (and signed by `cellreg token`).
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// HS256 shared secret, at least 32 bytes. Unset (and no public keys):
+    /// a random one is made on first start and kept in the secret file.
+    #[arg(
+        long = "jwt-secret",
+        env = "JWT_SECRET",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub jwt_secret: Option<Secret>,
+
+    /// Where the generated HS256 secret is kept (mode 0600).
+    #[arg(
+        long,
+        env = "CELLREG_JWT_SECRET_FILE",
+        default_value = "cellreg.jwt-secret"
+    )]
+    pub jwt_secret_file: PathBuf,
+
+    /// A PEM or JWKS file of RS256/EdDSA public keys (JWKS keys are chosen by `kid`).
+    #[arg(long, env = "JWT_PUBLIC_KEYS")]
+    pub jwt_public_keys: Option<PathBuf>,
+
+    /// Required `iss` claim.
+    #[arg(long, env = "JWT_ISSUER", default_value = "cellreg")]
+    pub jwt_issuer: String,
+
+    /// Required `aud` claim.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "cellreg-api")]
+    pub jwt_audience: String,
+
+    /// Longest token lifetime (`exp - iat`) accepted.
+    #[arg(long, env = "CELLREG_TOKEN_MAX_LIFETIME", default_value = "24h", value_parser = parse_duration)]
+    pub token_max_lifetime: Duration,
+}
+
+impl AuthArgs {
+    /// Verification with an HS256 shared secret and every other default.
+    pub fn with_secret(secret: &str) -> Self {
+        Self {
+            jwt_secret: Some(Secret::new(secret.to_owned())),
+            jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),
+            jwt_public_keys: None,
+            jwt_issuer: "cellreg".to_owned(),
+            jwt_audience: "cellreg-api".to_owned(),
+            token_max_lifetime: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// A secret value: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 impl Config {
@@ -125,6 +252,14 @@ impl Config {
             no_migrate: false,
             workers: 0,
             max_body_bytes: 1024 * 1024,
+            auth: AuthArgs {
+                jwt_secret: None,
+                jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),
+                jwt_public_keys: None,
+                jwt_issuer: "cellreg".to_owned(),
+                jwt_audience: "cellreg-api".to_owned(),
+                token_max_lifetime: Duration::from_secs(24 * 3600),
+            },
         }
     }
 }

@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait, SchemaState};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::{DatabaseArgs, Engine};
 
@@ -140,4 +143,36 @@ pub async fn read_state(db: &DatabaseConnection, url: &str) -> Result<SchemaStat
         });
     }
     Ok(state)
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock
+/// at BEGIN (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout
+/// instead of failing when both try to upgrade a read lock.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Bumps a named counter and returns its new value. Inside a transaction the
+/// row lock it takes is held to commit, so values are handed out in commit order.
+pub async fn next_counter<C: ConnectionTrait>(conn: &C, name: &str) -> Result<i64, DbErr> {
+    use entity::counter;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let bump = Query::update()
+        .table(counter::Entity)
+        .value(
+            counter::Column::LastValue,
+            Expr::col(counter::Column::LastValue).add(1),
+        )
+        .and_where(Expr::col(counter::Column::Name).eq(name))
+        .returning_col(counter::Column::LastValue)
+        .to_owned();
+    let row = conn
+        .query_one(&bump)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("counter {name}")))?;
+    row.try_get_by_index::<i64>(0)
 }

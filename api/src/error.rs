@@ -57,6 +57,12 @@ impl ErrorCode {
 pub enum AppError {
     #[error("{0}")]
     BadInput(String),
+    /// Bad input in one named field of the request.
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -76,9 +82,16 @@ pub enum AppError {
 }
 
 impl AppError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadInput(_) => ErrorCode::BadUserInput,
+            Self::BadInput(_) | Self::Invalid { .. } => ErrorCode::BadUserInput,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
@@ -151,6 +164,9 @@ impl Problem {
         if self.code == ErrorCode::Unavailable {
             builder.insert_header(("Retry-After", "1"));
         }
+        if self.code == ErrorCode::Unauthenticated {
+            builder.insert_header(("WWW-Authenticate", r#"Bearer error="invalid_token""#));
+        }
         builder.json(self)
     }
 }
@@ -169,8 +185,12 @@ impl ResponseError for AppError {
 impl async_graphql::ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         self.log();
-        async_graphql::Error::new(self.to_string())
-            .extend_with(|_, ext| ext.set("code", self.code().as_str()))
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code().as_str());
+            if let Self::Invalid { field, .. } = self {
+                ext.set("field", *field);
+            }
+        })
     }
 }
 

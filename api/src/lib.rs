@@ -5,10 +5,15 @@
 //! its own module; `error` maps the one domain error type to GraphQL codes and
 //! HTTP problems.
 
+pub mod audit;
+pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod database;
 pub mod error;
 pub mod graphql;
+pub mod members;
+pub mod organizations;
 pub mod rest;
 pub mod startup;
 pub mod state;

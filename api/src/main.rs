@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use api::config::{Cli, Command, MigrateAction};
+use api::audit::service::{self as audit, Verification};
+use api::auth::jwt::{self, TokenRequest};
+use api::auth::keys;
+use api::config::{AuditAction, Cli, Command, MigrateAction};
 use api::startup::Application;
 use api::{database, graphql, telemetry};
 use clap::Parser;
@@ -86,6 +89,50 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 state.known.len()
             );
             Ok(())
+        }
+        Command::Token(args) => {
+            let key = keys::signing_key(&args.auth, args.private_key.as_deref(), args.kid.clone())?;
+            let request = TokenRequest {
+                subject: args.sub,
+                role: args.role,
+                org: args.org,
+                ttl: args.ttl,
+            };
+            let token = jwt::issue(
+                &key,
+                &args.auth.jwt_issuer,
+                &args.auth.jwt_audience,
+                args.auth.token_max_lifetime,
+                &request,
+            )
+            .map_err(anyhow::Error::msg)?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Audit {
+            database: args,
+            action: AuditAction::Verify,
+        } => {
+            let url = args.url.to_string();
+            let db = database::connect(&args).await?;
+            database::read_state(&db, &url).await?;
+            match audit::verify(&db)
+                .await
+                .map_err(|err| anyhow::anyhow!("cannot read the audit log: {err}"))?
+            {
+                Verification::Intact { rows } => {
+                    println!("OK: {rows} audit rows, chain intact");
+                    Ok(())
+                }
+                Verification::Broken { seq, reason } => {
+                    anyhow::bail!("audit chain broken at row {seq}: {reason}")
+                }
+                Verification::Truncated { rows, expected } => {
+                    anyhow::bail!(
+                        "audit chain truncated: {rows} rows present, {expected} were written"
+                    )
+                }
+            }
         }
         Command::ExportSchema { output } => {
             let sdl = graphql::sdl();

@@ -8,20 +8,23 @@ use actix_web::error::JsonPayloadError;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{App, HttpRequest, HttpServer, web};
 use sea_orm::DatabaseConnection;
-use tracing_actix_web::TracingLogger;
 
+use crate::auth::keys::{self, KeyError};
 use crate::config::Config;
 use crate::database::{self, DatabaseError};
 use crate::error::{AppError, ErrorCode, Problem};
 use crate::graphql;
 use crate::rest;
 use crate::state::AppState;
+use crate::telemetry;
 
 /// Why the server could not start; one line each.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Database(#[from] DatabaseError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -46,6 +49,7 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { addr, source })?;
 
+        let verifier = Arc::new(keys::verifier(&config.auth)?);
         let db = database::connect(&config.database).await?;
         let prepared =
             database::prepare(&db, &config.database.url.to_string(), !config.no_migrate).await?;
@@ -61,6 +65,7 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             config: Arc::new(config),
+            verifier,
         };
         let schema = graphql::build_schema(Some(state.clone()));
         let mut server = HttpServer::new(move || {
@@ -70,7 +75,7 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Cache-Control", "no-store")),
                 )
-                .wrap(TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(telemetry::request_context))
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::PayloadConfig::new(max_body))

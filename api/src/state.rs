@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::auth::jwt::JwtVerifier;
 use crate::config::Config;
 
 /// Cloned into each worker; holds nothing per request.
@@ -13,4 +14,6 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The configuration the server was started with.
     pub config: Arc<Config>,
+    /// Verifies bearer tokens.
+    pub verifier: Arc<JwtVerifier>,
 }

@@ -5,8 +5,8 @@
 //! the indexes and constraints that hold the registry's invariants.
 
 pub mod audit_log;
+pub mod counter;
 pub mod enums;
-pub mod feed_counter;
 pub mod member;
 pub mod membership;
 pub mod organization;

@@ -1,7 +1,7 @@
 //! The entities under short names, for `use entity::prelude::*`.
 
 pub use super::audit_log::Entity as AuditLog;
-pub use super::feed_counter::Entity as FeedCounter;
+pub use super::counter::Entity as Counter;
 pub use super::member::Entity as Member;
 pub use super::membership::Entity as Membership;
 pub use super::organization::Entity as Organization;

@@ -9,7 +9,7 @@ use crate::enums::{MembershipKind, TransferReason};
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    /// Position in the change feed: unique, allocated from `feed_counter`
+    /// Position in the change feed: unique, allocated from `counter`
     /// inside the writing transaction so commit order equals feed order.
     #[sea_orm(unique)]
     pub sequence: i64,

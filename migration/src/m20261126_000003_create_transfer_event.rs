@@ -17,17 +17,17 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
-                    .table(FeedCounter::Table)
-                    .col(string_len(FeedCounter::Name, 32).primary_key())
-                    .col(big_integer(FeedCounter::LastValue))
+                    .table(Counter::Table)
+                    .col(string_len(Counter::Name, 32).primary_key())
+                    .col(big_integer(Counter::LastValue))
                     .to_owned(),
             )
             .await?;
         manager
             .exec_stmt(
                 Query::insert()
-                    .into_table(FeedCounter::Table)
-                    .columns([FeedCounter::Name, FeedCounter::LastValue])
+                    .into_table(Counter::Table)
+                    .columns([Counter::Name, Counter::LastValue])
                     .values_panic(["transfer_event".into(), 0i64.into()])
                     .to_owned(),
             )
@@ -121,7 +121,7 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(TransferEvent::Table).to_owned())
             .await?;
         manager
-            .drop_table(Table::drop().table(FeedCounter::Table).to_owned())
+            .drop_table(Table::drop().table(Counter::Table).to_owned())
             .await
     }
 }
@@ -145,7 +145,7 @@ pub enum TransferEvent {
 }
 
 #[derive(DeriveIden)]
-pub enum FeedCounter {
+pub enum Counter {
     Table,
     Name,
     LastValue,

@@ -2,6 +2,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::m20261126_000003_create_transfer_event::Counter;
 use crate::sql::{execute_for_backend, one_of};
 
 #[derive(DeriveMigrationName)]
@@ -51,6 +52,18 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        // The chain's length, bumped in each appending transaction: its row
+        // lock serializes appenders, and a count ahead of the last row
+        // reveals rows removed from the end.
+        manager
+            .exec_stmt(
+                Query::insert()
+                    .into_table(Counter::Table)
+                    .columns([Counter::Name, Counter::LastValue])
+                    .values_panic(["audit_log".into(), 0i64.into()])
+                    .to_owned(),
+            )
+            .await?;
         // Rows can be added, never changed or removed.
         execute_for_backend(
             manager,
@@ -76,6 +89,14 @@ impl MigrationTrait for Migration {
         // Dropping the table drops its triggers on both backends.
         manager
             .drop_table(Table::drop().table(AuditLog::Table).to_owned())
+            .await?;
+        manager
+            .exec_stmt(
+                Query::delete()
+                    .from_table(Counter::Table)
+                    .and_where(Expr::col(Counter::Name).eq("audit_log"))
+                    .to_owned(),
+            )
             .await?;
         execute_for_backend(manager, &["DROP FUNCTION audit_log_refuse_change()"], &[]).await
     }

@@ -18,6 +18,7 @@ on_both_backends! {
             let response = app
                 .client()
                 .post(app.url("/graphql"))
+                .bearer_auth(app.admin_token())
                 .header("content-type", content_type)
                 .body(r#"{"query":"{ version }"}"#)
                 .send()
@@ -36,6 +37,7 @@ on_both_backends! {
         let response = app
             .client()
             .post(app.url("/graphql"))
+            .bearer_auth(app.admin_token())
             .json(&json!({ "query": "{ version }", "variables": { "padding": padding } }))
             .send()
             .await
@@ -52,6 +54,7 @@ on_both_backends! {
             let response = app
                 .client()
                 .post(app.url("/graphql"))
+                .bearer_auth(app.admin_token())
                 .header("content-type", "application/json")
                 .body(body)
                 .send()
@@ -77,7 +80,14 @@ on_both_backends! {
 
 on_both_backends! {
     async fn the_schema_is_served_as_sdl(app: TestApp) {
-        let response = app.get("/graphql/schema.graphql").await;
+        assert_eq!(app.get("/graphql/schema.graphql").await.status(), 401, "needs a token");
+        let response = app
+            .client()
+            .get(app.url("/graphql/schema.graphql"))
+            .bearer_auth(app.admin_token())
+            .send()
+            .await
+            .expect("GET");
         assert_eq!(response.status(), 200);
         assert_eq!(response.text().await.expect("text"), api::graphql::sdl());
     }

@@ -6,10 +6,15 @@ use std::panic::resume_unwind;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use api::config::{Config, DatabaseArgs, DatabaseUrl};
+use api::auth::Role;
+use api::auth::jwt::{self, SigningKey, TokenRequest};
+use api::config::{AuthArgs, Config, DatabaseArgs, DatabaseUrl};
 use api::startup::Application;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
+
+/// The HS256 secret every test server verifies with.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 
 /// Where the PostgreSQL runs create their databases, unless TEST_DATABASE_URL says otherwise.
 const DEFAULT_POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -143,6 +148,7 @@ impl TestDatabase {
         config.bind = "127.0.0.1:0".parse().expect("address");
         config.workers = 2;
         config.database.max_connections = 5;
+        config.auth = AuthArgs::with_secret(TEST_SECRET);
         config
     }
 
@@ -191,6 +197,31 @@ struct TestAppInner {
     address: String,
     client: reqwest::Client,
     handle: actix_web::dev::ServerHandle,
+    db: DatabaseConnection,
+    admin_token: String,
+}
+
+/// Signs a token the test servers accept.
+pub fn token_for(role: Role, org: Option<&str>) -> String {
+    let key = SigningKey {
+        kid: None,
+        algorithm: jsonwebtoken::Algorithm::HS256,
+        key: jsonwebtoken::EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    };
+    let request = TokenRequest {
+        subject: format!("{}-{}", role.as_str().to_lowercase(), org.unwrap_or("all")),
+        role,
+        org: org.map(str::to_owned),
+        ttl: std::time::Duration::from_secs(600),
+    };
+    jwt::issue(
+        &key,
+        "cellreg",
+        "cellreg-api",
+        std::time::Duration::from_secs(86_400),
+        &request,
+    )
+    .expect("token")
 }
 
 impl Fixture for TestApp {
@@ -212,15 +243,29 @@ impl TestApp {
             .expect("the application starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
+        let db = app.db();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().build().expect("HTTP client");
+        let admin_token = token_for(Role::Admin, None);
         Self {
             inner: Arc::new(TestAppInner {
                 address,
                 client,
                 handle,
+                db,
+                admin_token,
             }),
         }
+    }
+
+    /// The server's own pool, for checks the API cannot make.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// An unscoped ADMIN's token.
+    pub fn admin_token(&self) -> &str {
+        &self.inner.admin_token
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -239,16 +284,121 @@ impl TestApp {
             .expect("GET request")
     }
 
-    /// Posts a GraphQL operation and returns the whole JSON answer.
+    /// Posts a GraphQL operation as an unscoped ADMIN.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let token = self.inner.admin_token.clone();
+        self.graphql_as(&token, query, variables).await
+    }
+
+    /// The raw answer to a GraphQL POST with this bearer token (none if empty).
+    pub async fn post_graphql(&self, token: &str, body: &Value) -> reqwest::Response {
+        let mut request = self.client().post(self.url("/graphql")).json(body);
+        if !token.is_empty() {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("POST /graphql")
+    }
+
+    /// Creates an organization as ADMIN; panics if refused.
+    pub async fn create_organization(
+        &self,
+        code: &str,
+        kind: &str,
+        cell_type: Option<&str>,
+        parent: Option<&str>,
+    ) -> Value {
+        let answer = self
+            .graphql(
+                "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { id code } }",
+                json!({ "input": { "code": code, "name": format!("Tổ chức {code}"), "kind": kind,
+                                   "cellType": cell_type, "parentCode": parent } }),
+            )
+            .await;
+        assert!(answer.get("errors").is_none(), "create {code}: {answer}");
+        answer["data"]["createOrganization"].clone()
+    }
+
+    /// Registers a member as ADMIN; panics if refused. Returns the member's id.
+    pub async fn register_member(
+        &self,
+        national_id: &str,
+        cell: &str,
+        residence: Option<&str>,
+    ) -> String {
+        let answer = self
+            .graphql(
+                "mutation($input: RegisterMemberInput!) { registerMember(input: $input) { id } }",
+                json!({ "input": { "nationalId": national_id, "fullName": "Nguyễn Văn An", "birthDate": "1980-02-29",
+                                   "admittedOn": "2010-05-19", "status": "OFFICIAL", "officialOn": "2011-05-19",
+                                   "partyCardNumber": format!("PC{national_id}"),
+                                   "organizationCode": cell, "residenceCellCode": residence,
+                                   "externalId": format!("admission-{national_id}") } }),
+            )
+            .await;
+        assert!(
+            answer.get("errors").is_none(),
+            "register {national_id}: {answer}"
+        );
+        answer["data"]["registerMember"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    }
+
+    /// Sông Lô in miniature: district SL with communes SL.BL and SL.YT, each
+    /// with a residential and an agency cell, and one member in each residential cell.
+    pub async fn seed_district(&self) -> Seeded {
+        self.create_organization("SL", "DISTRICT_COMMITTEE", None, None)
+            .await;
+        for commune in ["SL.BL", "SL.YT"] {
+            self.create_organization(commune, "GRASSROOTS_COMMITTEE", None, Some("SL"))
+                .await;
+            self.create_organization(
+                &format!("{commune}.R1"),
+                "CELL",
+                Some("RESIDENTIAL"),
+                Some(commune),
+            )
+            .await;
+            self.create_organization(
+                &format!("{commune}.CQ"),
+                "CELL",
+                Some("AGENCY"),
+                Some(commune),
+            )
+            .await;
+        }
+        let bl_member = self
+            .register_member("001080000001", "SL.BL.R1", Some("SL.BL.R1"))
+            .await;
+        let yt_member = self
+            .register_member("001080000002", "SL.YT.R1", Some("SL.YT.R1"))
+            .await;
+        Seeded {
+            bl_member,
+            yt_member,
+        }
+    }
+
+    /// Posts a GraphQL operation with a token and returns the whole JSON answer.
+    pub async fn graphql_as(&self, token: &str, query: &str, variables: Value) -> Value {
         let response = self
-            .client()
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("POST /graphql");
+            .post_graphql(token, &json!({ "query": query, "variables": variables }))
+            .await;
         assert_eq!(response.status(), 200, "GraphQL answers 200");
         response.json().await.expect("GraphQL answers JSON")
     }
+}
+
+/// Ids made by `TestApp::seed_district`.
+pub struct Seeded {
+    /// The member in SL.BL.R1 (national ID 001080000001).
+    pub bl_member: String,
+    /// The member in SL.YT.R1 (national ID 001080000002).
+    pub yt_member: String,
+}
+
+/// The `extensions.code` of the first error of a GraphQL answer.
+pub fn error_code(answer: &Value) -> Option<&str> {
+    answer["errors"][0]["extensions"]["code"].as_str()
 }

@@ -5,9 +5,14 @@
 #[macro_use]
 mod helpers;
 
+mod audit;
+mod auth;
+mod authz;
 mod graphql_endpoint;
 mod health;
 mod invariants;
+mod members;
 mod migrations;
+mod organizations;
 mod schema;
 mod startup;

@@ -11,7 +11,7 @@ const TABLES: &[&str] = &[
     "organization",
     "member",
     "transfer_event",
-    "feed_counter",
+    "counter",
     "membership",
     "plan",
     "plan_target_cell_type",

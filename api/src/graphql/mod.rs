@@ -1,11 +1,21 @@
-//! The GraphQL API: schema assembly, its limits, and the `/graphql` routes.
+//! The GraphQL API: schema assembly from each area's query and mutation
+//! roots, its limits, and the `/graphql` routes.
 
+pub mod pagination;
 mod routes;
+pub mod scalars;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Object, Schema};
+use sea_orm::DatabaseConnection;
 
 pub use routes::configure;
 
+use crate::audit::graphql::AuditQuery;
+use crate::auth::Ctx;
+use crate::auth::graphql::AuthQuery;
+use crate::error::AppError;
+use crate::members::graphql::{MemberMutation, MemberQuery};
+use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::state::AppState;
 
 /// Deepest query accepted; the standard introspection query needs 15.
@@ -17,31 +27,49 @@ pub const MAX_DIRECTIVES: usize = 5;
 /// Parser nesting limit, against deeply nested lists and selections.
 pub const MAX_RECURSIVE_DEPTH: usize = 32;
 
-pub type AppSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
-
-/// The root of every read.
+/// Facts about the service itself.
 #[derive(Default)]
-pub struct QueryRoot;
+pub struct ServiceQuery;
 
-#[Object(name = "Query")]
-impl QueryRoot {
+#[Object]
+impl ServiceQuery {
     /// The version of the running cellreg.
     async fn version(&self) -> &'static str {
         env!("CARGO_PKG_VERSION")
     }
 }
 
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(
+    ServiceQuery,
+    AuthQuery,
+    OrganizationQuery,
+    MemberQuery,
+    AuditQuery,
+);
+
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(OrganizationMutation, MemberMutation);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
 /// The schema with its limits; with state when it will serve requests,
 /// without when it is only exported.
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let mut builder = Schema::build(QueryRoot, EmptyMutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_directives(MAX_DIRECTIVES)
-        .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
-        .disable_suggestions();
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_directives(MAX_DIRECTIVES)
+    .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
+    .disable_suggestions();
     if let Some(state) = state {
-        builder = builder.data(state);
+        builder = builder.data(state.db.clone()).data(state);
     }
     builder.finish()
 }
@@ -49,4 +77,21 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
 /// The schema in SDL, as `cellreg export-schema` writes it and `schema.graphql` holds it.
 pub fn sdl() -> String {
     build_schema(None).sdl()
+}
+
+/// The authenticated caller of this request.
+pub fn caller<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Ctx> {
+    ctx.data::<Ctx>()
+        .map_err(|_| AppError::Unauthenticated("missing bearer token".to_owned()).extend())
+}
+
+/// The connection pool.
+pub fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no database in the schema")).extend())
+}
+
+/// An `ID` as the registry's numeric id; `None` when it cannot be one (then nothing has it).
+pub fn parse_id(id: &async_graphql::ID) -> Option<i64> {
+    id.parse::<i64>().ok().filter(|id| *id > 0)
 }

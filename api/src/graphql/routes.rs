@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
 
 use super::AppSchema;
+use crate::auth::Ctx;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -20,9 +21,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// operations is refused, since batching multiplies every other limit.
 async fn execute(
     schema: web::Data<AppSchema>,
+    caller: Ctx,
     request: web::Json<async_graphql::Request>,
 ) -> HttpResponse {
-    let response = schema.execute(request.into_inner()).await;
+    let response = schema.execute(request.into_inner().data(caller)).await;
     HttpResponse::Ok().json(response)
 }
 
@@ -37,7 +39,8 @@ async fn graphiql() -> HttpResponse {
         )
 }
 
-async fn schema_sdl(schema: web::Data<AppSchema>) -> HttpResponse {
+/// The SDL, for authenticated callers like every other request but the health checks.
+async fn schema_sdl(schema: web::Data<AppSchema>, _caller: Ctx) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(schema.sdl())

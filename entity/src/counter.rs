@@ -5,7 +5,7 @@
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-#[sea_orm(table_name = "feed_counter")]
+#[sea_orm(table_name = "counter")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub name: String,

@@ -1,0 +1,281 @@
+//! Appending to the audit chain, running a mutation with its audit row, and
+//! verifying the chain.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use chrono::SecondsFormat;
+use entity::{audit_log, counter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Ctx;
+use crate::database;
+use crate::error::{AppError, ErrorCode};
+
+/// The `prev_hash` of the first row.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// The counter whose value is the number of rows in the chain.
+const CHAIN_COUNTER: &str = "audit_log";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    Denied,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "ALLOWED",
+            Self::Denied => "DENIED",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    /// Refusals by policy are DENIED; anything else that went wrong is FAILED.
+    pub fn of_error(code: ErrorCode) -> Self {
+        match code {
+            ErrorCode::Forbidden | ErrorCode::Unauthenticated => Self::Denied,
+            _ => Self::Failed,
+        }
+    }
+}
+
+/// One row to append. Holds no personal data: targets are codes and keys.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub subject: Option<String>,
+    pub role: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub outcome: Outcome,
+    pub error_code: Option<ErrorCode>,
+    pub request_id: Option<String>,
+}
+
+impl Entry {
+    pub fn for_caller(
+        ctx: &Ctx,
+        action: &str,
+        target: &str,
+        outcome: Outcome,
+        error_code: Option<ErrorCode>,
+    ) -> Self {
+        Self {
+            subject: Some(ctx.principal.subject.clone()),
+            role: Some(ctx.principal.role.as_str().to_owned()),
+            action: action.to_owned(),
+            target: Some(target.to_owned()),
+            outcome,
+            error_code,
+            request_id: Some(ctx.request_id.clone()),
+        }
+    }
+}
+
+/// The row's hash: SHA-256 over the previous hash and every field, encoded
+/// as a JSON array so no two different rows can produce the same input.
+pub fn chain_hash(prev_hash: &str, row: &audit_log::Model) -> String {
+    let fields = serde_json::json!([
+        prev_hash,
+        row.seq,
+        row.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        row.subject,
+        row.role,
+        row.action,
+        row.target,
+        row.outcome,
+        row.error_code,
+        row.request_id,
+    ]);
+    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+}
+
+/// Appends one row in the caller's transaction. The counter bump serializes
+/// appenders, so each row names the true previous one.
+pub async fn append<C: ConnectionTrait>(conn: &C, entry: Entry) -> Result<(), AppError> {
+    let seq = database::next_counter(conn, CHAIN_COUNTER).await?;
+    let prev_hash = if seq == 1 {
+        GENESIS_HASH.to_owned()
+    } else {
+        audit_log::Entity::find_by_id(seq - 1)
+            .one(conn)
+            .await?
+            .map(|row| row.hash)
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("audit row {} is missing", seq - 1))
+            })?
+    };
+    let mut row = audit_log::Model {
+        seq,
+        occurred_at: crate::clock::now(),
+        subject: entry.subject,
+        role: entry.role,
+        action: entry.action,
+        target: entry.target,
+        outcome: entry.outcome.as_str().to_owned(),
+        error_code: entry.error_code.map(|code| code.as_str().to_owned()),
+        request_id: entry.request_id,
+        prev_hash: prev_hash.clone(),
+        hash: String::new(),
+    };
+    row.hash = chain_hash(&prev_hash, &row);
+    audit_log::ActiveModel::from(row).insert(conn).await?;
+    Ok(())
+}
+
+/// Appends one row in a transaction of its own; for refusals, whose work was rolled back.
+/// A failure here is logged, and the caller still gets the original error.
+pub async fn append_alone(db: &DatabaseConnection, entry: Entry) {
+    let result = async {
+        let txn = database::begin_write(db).await?;
+        append(&txn, entry).await?;
+        txn.commit().await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    if let Err(err) = result {
+        tracing::error!(error = %err, "could not append to the audit log");
+    }
+}
+
+/// A unit of work run in one transaction.
+pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send + 'c>>;
+
+/// Runs a mutation in one transaction together with its ALLOWED audit row;
+/// if it fails, nothing of it is kept and a DENIED or FAILED row is appended instead.
+pub async fn audited<T, F>(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    action: &str,
+    target: &str,
+    work: F,
+) -> Result<T, AppError>
+where
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> Work<'c, T>,
+{
+    let result: Result<T, AppError> = async {
+        let txn = database::begin_write(db).await?;
+        let value = work(&txn).await?;
+        append(
+            &txn,
+            Entry::for_caller(ctx, action, target, Outcome::Allowed, None),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(value)
+    }
+    .await;
+    if let Err(err) = &result {
+        let code = err.code();
+        append_alone(
+            db,
+            Entry::for_caller(ctx, action, target, Outcome::of_error(code), Some(code)),
+        )
+        .await;
+    }
+    result
+}
+
+/// What `cellreg audit verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Intact {
+        rows: i64,
+    },
+    /// The first row whose position, link or hash does not match.
+    Broken {
+        seq: i64,
+        reason: String,
+    },
+    /// Rows were removed from the end: the counter is ahead of the last row.
+    Truncated {
+        rows: i64,
+        expected: i64,
+    },
+}
+
+/// Walks the whole chain in order, a page at a time.
+pub async fn verify(db: &DatabaseConnection) -> Result<Verification, AppError> {
+    const PAGE: u64 = 1_000;
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    loop {
+        let rows = audit_log::Entity::find()
+            .filter(audit_log::Column::Seq.gte(expected_seq))
+            .order_by_asc(audit_log::Column::Seq)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        let last_page = (rows.len() as u64) < PAGE;
+        for row in rows {
+            if row.seq != expected_seq {
+                return Ok(Verification::Broken {
+                    seq: expected_seq,
+                    reason: "row is missing".to_owned(),
+                });
+            }
+            if row.prev_hash != prev_hash {
+                return Ok(Verification::Broken {
+                    seq: row.seq,
+                    reason: "does not link to the previous row".to_owned(),
+                });
+            }
+            if chain_hash(&prev_hash, &row) != row.hash {
+                return Ok(Verification::Broken {
+                    seq: row.seq,
+                    reason: "content does not match its hash".to_owned(),
+                });
+            }
+            prev_hash = row.hash;
+            expected_seq += 1;
+        }
+        if last_page {
+            break;
+        }
+    }
+    let rows = expected_seq - 1;
+    let counted = counter::Entity::find_by_id(CHAIN_COUNTER.to_owned())
+        .one(db)
+        .await?
+        .map_or(0, |row| row.last_value);
+    if counted > rows {
+        return Ok(Verification::Truncated {
+            rows,
+            expected: counted,
+        });
+    }
+    Ok(Verification::Intact { rows })
+}
+
+/// A page of the audit log, newest last, for ADMIN and AUDITOR.
+pub async fn list(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    after_seq: Option<i64>,
+    limit: u64,
+    subject: Option<&str>,
+    action: Option<&str>,
+) -> Result<Vec<audit_log::Model>, AppError> {
+    ctx.principal
+        .require(crate::auth::Permission::ReadAuditLog)?;
+    let mut query = audit_log::Entity::find()
+        .order_by_asc(audit_log::Column::Seq)
+        .limit(limit);
+    if let Some(after) = after_seq {
+        query = query.filter(audit_log::Column::Seq.gt(after));
+    }
+    if let Some(subject) = subject {
+        query = query.filter(audit_log::Column::Subject.eq(subject));
+    }
+    if let Some(action) = action {
+        query = query.filter(audit_log::Column::Action.eq(action));
+    }
+    Ok(query.all(db).await?)
+}

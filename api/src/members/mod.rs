@@ -1,0 +1,5 @@
+//! Members: registration (the admission), lookups, their memberships, and
+//! the personal-data masking every view of a member goes through.
+
+pub mod graphql;
+pub mod service;

@@ -1,0 +1,521 @@
+//! Rules and transactions for members. A member is visible to a caller when
+//! the cell of their latest OFFICIAL membership lies in the caller's scope.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
+use entity::enums::{
+    CellType, MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus, TransferReason,
+};
+use entity::{member, membership, organization, transfer_event};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, Set,
+};
+use sha2::{Digest, Sha256};
+
+use crate::audit::service::audited;
+use crate::auth::{Ctx, Permission, mask_national_id};
+use crate::error::AppError;
+use crate::organizations::service::validate_code;
+use crate::organizations::service::{self as organizations, Lookup};
+
+/// How a caller names a member.
+#[derive(Debug, Clone)]
+pub enum MemberLookup {
+    Id(i64),
+    NationalId(String),
+    PartyCardNumber(String),
+}
+
+/// A member as one caller may see them: personal data present only for
+/// roles that may see it. Every API view of a member is built from this.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub model: member::Model,
+    personal_data: bool,
+}
+
+impl MemberView {
+    pub fn new(model: member::Model, ctx: &Ctx) -> Self {
+        Self {
+            model,
+            personal_data: ctx.principal.may(Permission::PersonalData),
+        }
+    }
+
+    /// Full for roles with personal-data access, else all but the last 4 digits masked.
+    pub fn national_id(&self) -> String {
+        if self.personal_data {
+            self.model.national_id.clone()
+        } else {
+            mask_national_id(&self.model.national_id)
+        }
+    }
+
+    /// Null for roles without personal-data access.
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        self.model.birth_date.filter(|_| self.personal_data)
+    }
+}
+
+/// Input of `registerMember`.
+#[derive(Debug, Clone)]
+pub struct RegisterMember {
+    pub national_id: String,
+    pub party_card_number: Option<String>,
+    pub full_name: String,
+    pub birth_date: Option<NaiveDate>,
+    pub admitted_on: Option<NaiveDate>,
+    pub official_on: Option<NaiveDate>,
+    pub status: MemberStatus,
+    pub organization_code: String,
+    pub residence_cell_code: Option<String>,
+    pub external_id: String,
+}
+
+/// Exactly 12 ASCII digits (CCCD).
+pub fn validate_national_id(field: &'static str, value: &str) -> Result<(), AppError> {
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(field, "must be exactly 12 digits"))
+    }
+}
+
+/// 4 to 32 of A-Z 0-9 . -, starting with a letter or digit.
+pub fn validate_party_card_number(value: &str) -> Result<(), AppError> {
+    let ok = (4..=32).contains(&value.len())
+        && value
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "partyCardNumber",
+            "must be 4 to 32 of A-Z 0-9 . - starting with a letter or digit",
+        ))
+    }
+}
+
+/// Idempotency keys: 1 to 128 of A-Z a-z 0-9 . _ : -, compared byte for byte.
+pub fn validate_external_id(value: &str) -> Result<(), AppError> {
+    let ok = (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "externalId",
+            "must be 1 to 128 of A-Z a-z 0-9 . _ : -",
+        ))
+    }
+}
+
+fn years_between(from: NaiveDate, to: NaiveDate) -> i32 {
+    let mut years = to.year() - from.year();
+    if (to.month(), to.day()) < (from.month(), from.day()) {
+        years -= 1;
+    }
+    years
+}
+
+/// Checks every field of a registration that needs no database, and fills defaults.
+fn validate_registration(input: &mut RegisterMember, today: NaiveDate) -> Result<(), AppError> {
+    validate_national_id("nationalId", &input.national_id)?;
+    if let Some(card) = &input.party_card_number {
+        validate_party_card_number(card)?;
+    }
+    input.full_name = organizations::validate_name("fullName", &input.full_name)?;
+    validate_external_id(&input.external_id)?;
+    validate_code("organizationCode", &input.organization_code)?;
+    if let Some(code) = &input.residence_cell_code {
+        validate_code("residenceCellCode", code)?;
+    }
+    if matches!(input.status, MemberStatus::Removed | MemberStatus::Deceased) {
+        return Err(AppError::invalid(
+            "status",
+            "a new member is PROBATIONARY or OFFICIAL",
+        ));
+    }
+    let admitted_on = input.admitted_on.unwrap_or(today);
+    if admitted_on > today {
+        return Err(AppError::invalid("admittedOn", "must not be in the future"));
+    }
+    input.admitted_on = Some(admitted_on);
+    if let Some(birth) = input.birth_date {
+        if birth >= today {
+            return Err(AppError::invalid("birthDate", "must be in the past"));
+        }
+        if years_between(birth, admitted_on) < 18 {
+            return Err(AppError::invalid(
+                "birthDate",
+                "must be at least 18 years before admission",
+            ));
+        }
+    }
+    if let Some(official) = input.official_on {
+        if official < admitted_on {
+            return Err(AppError::invalid(
+                "officialOn",
+                "must not precede admittedOn",
+            ));
+        }
+        if official > today {
+            return Err(AppError::invalid("officialOn", "must not be in the future"));
+        }
+    }
+    Ok(())
+}
+
+/// Hash of the normalized registration: a retry with the same key and the
+/// same content is recognised, a different content under the same key is not.
+fn request_hash(input: &RegisterMember) -> String {
+    let canonical = serde_json::json!([
+        "registerMember",
+        input.national_id,
+        input.party_card_number,
+        input.full_name,
+        input.birth_date,
+        input.admitted_on,
+        input.official_on,
+        input.status,
+        input.organization_code,
+        input.residence_cell_code,
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+async fn active_cell<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    field: &'static str,
+    code: &str,
+) -> Result<organization::Model, AppError> {
+    let cell = organizations::find(conn, ctx, Lookup::Code(code.to_owned()))
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    if cell.kind != OrganizationKind::Cell || cell.status != OrganizationStatus::Active {
+        return Err(AppError::invalid(field, "must be an ACTIVE CELL"));
+    }
+    Ok(cell)
+}
+
+/// `registerMember`: the admission. Opens the first OFFICIAL membership and
+/// records the admission as the member's first transfer event (from = null),
+/// in one transaction. A retry with the same `externalId` and content returns the member.
+pub async fn register(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    mut input: RegisterMember,
+) -> Result<member::Model, AppError> {
+    let target = format!("{}:{}", input.organization_code, input.external_id);
+    let caller = ctx.clone();
+    audited(db, ctx, "registerMember", &target, move |txn| {
+        Box::pin(async move {
+            let ctx = &caller;
+            ctx.principal.require(Permission::Organize)?;
+            let now = crate::clock::now();
+            validate_registration(&mut input, now.date_naive())?;
+            let hash = request_hash(&input);
+
+            let earlier = transfer_event::Entity::find()
+                .filter(transfer_event::Column::Submitter.eq(&ctx.principal.subject))
+                .filter(transfer_event::Column::ExternalId.eq(&input.external_id))
+                .one(txn)
+                .await?;
+            if let Some(earlier) = earlier {
+                if earlier.request_hash != hash {
+                    return Err(AppError::Conflict(
+                        "externalId: already used for a different request".to_owned(),
+                    ));
+                }
+                return member::Entity::find_by_id(earlier.member_id)
+                    .one(txn)
+                    .await?
+                    .ok_or_else(|| {
+                        AppError::Internal(anyhow::anyhow!("admission event without its member"))
+                    });
+            }
+
+            let cell = active_cell(txn, ctx, "organizationCode", &input.organization_code).await?;
+            let residence = match &input.residence_cell_code {
+                None => None,
+                Some(code) => {
+                    let residence = active_cell(txn, ctx, "residenceCellCode", code).await?;
+                    if residence.cell_type != Some(CellType::Residential) {
+                        return Err(AppError::invalid(
+                            "residenceCellCode",
+                            "must be a RESIDENTIAL cell",
+                        ));
+                    }
+                    Some(residence)
+                }
+            };
+            let mut duplicate =
+                Condition::any().add(member::Column::NationalId.eq(&input.national_id));
+            if let Some(card) = &input.party_card_number {
+                duplicate = duplicate.add(member::Column::PartyCardNumber.eq(card));
+            }
+            if let Some(existing) = member::Entity::find().filter(duplicate).one(txn).await? {
+                let field = if existing.national_id == input.national_id {
+                    "nationalId"
+                } else {
+                    "partyCardNumber"
+                };
+                return Err(AppError::Conflict(format!("{field}: already registered")));
+            }
+
+            let created = member::ActiveModel {
+                national_id: Set(input.national_id.clone()),
+                party_card_number: Set(input.party_card_number.clone()),
+                full_name: Set(input.full_name.clone()),
+                birth_date: Set(input.birth_date),
+                admitted_on: Set(input.admitted_on),
+                official_on: Set(input.official_on),
+                status: Set(input.status),
+                residence_cell_id: Set(residence.map(|r| r.id)),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+
+            // The membership starts on the admission day (00:00 UTC), or now when admitted today.
+            let effective_at = input
+                .admitted_on
+                .map(|day| day.and_time(NaiveTime::MIN).and_utc())
+                .filter(|at| *at < now)
+                .unwrap_or(now);
+            let sequence = crate::database::next_counter(txn, "transfer_event").await?;
+            let event = transfer_event::ActiveModel {
+                sequence: Set(sequence),
+                submitter: Set(ctx.principal.subject.clone()),
+                external_id: Set(input.external_id.clone()),
+                request_hash: Set(hash),
+                member_id: Set(created.id),
+                from_organization_id: Set(None),
+                to_organization_id: Set(cell.id),
+                kind: Set(MembershipKind::Official),
+                reason: Set(TransferReason::Admission),
+                decision_ref: Set(None),
+                effective_at: Set(effective_at),
+                recorded_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            membership::ActiveModel {
+                member_id: Set(created.id),
+                organization_id: Set(cell.id),
+                kind: Set(MembershipKind::Official),
+                started_at: Set(effective_at),
+                ended_at: Set(None),
+                opened_by_event_id: Set(event.id),
+                closed_by_event_id: Set(None),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            Ok(created)
+        })
+    })
+    .await
+}
+
+/// The member's latest OFFICIAL membership, open or not.
+async fn latest_official<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<Option<membership::Model>, AppError> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .order_by_desc(membership::Column::StartedAt)
+        .order_by_desc(membership::Column::Id)
+        .one(conn)
+        .await?)
+}
+
+/// Whether the caller may see this member.
+async fn visible<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    member: &member::Model,
+) -> Result<bool, AppError> {
+    if ctx.principal.scope.is_none() {
+        return Ok(true);
+    }
+    let Some(latest) = latest_official(conn, member.id).await? else {
+        return Ok(false);
+    };
+    Ok(
+        organizations::find(conn, ctx, Lookup::Id(latest.organization_id))
+            .await?
+            .is_some(),
+    )
+}
+
+/// One member, if they exist and the caller may see them. Looking up by
+/// national ID needs personal-data access: otherwise it would tell a caller
+/// whether a citizen is a member.
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    lookup: MemberLookup,
+) -> Result<Option<MemberView>, AppError> {
+    let query = member::Entity::find();
+    let found = match lookup {
+        MemberLookup::Id(id) => query.filter(member::Column::Id.eq(id)).one(conn).await?,
+        MemberLookup::NationalId(national_id) => {
+            ctx.principal.require(Permission::PersonalData)?;
+            validate_national_id("nationalId", &national_id)?;
+            query
+                .filter(member::Column::NationalId.eq(national_id))
+                .one(conn)
+                .await?
+        }
+        MemberLookup::PartyCardNumber(card) => {
+            query
+                .filter(member::Column::PartyCardNumber.eq(card))
+                .one(conn)
+                .await?
+        }
+    };
+    match found {
+        Some(member) if visible(conn, ctx, &member).await? => {
+            Ok(Some(MemberView::new(member, ctx)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The OFFICIAL membership open at `as_of` (default now), if its cell is in scope.
+pub async fn membership_at<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    member_id: i64,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Option<membership::Model>, AppError> {
+    let as_of = as_of.unwrap_or_else(crate::clock::now);
+    let found = membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .filter(membership::Column::StartedAt.lte(as_of))
+        .filter(
+            Condition::any()
+                .add(membership::Column::EndedAt.is_null())
+                .add(membership::Column::EndedAt.gt(as_of)),
+        )
+        .one(conn)
+        .await?;
+    match found {
+        Some(found)
+            if organizations::find(conn, ctx, Lookup::Id(found.organization_id))
+                .await?
+                .is_some() =>
+        {
+            Ok(Some(found))
+        }
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> RegisterMember {
+        RegisterMember {
+            national_id: "001234567890".into(),
+            party_card_number: Some("93.012345".into()),
+            full_name: " Nguyễn Văn A ".into(),
+            birth_date: NaiveDate::from_ymd_opt(1980, 5, 1),
+            admitted_on: NaiveDate::from_ymd_opt(2010, 5, 1),
+            official_on: NaiveDate::from_ymd_opt(2011, 5, 1),
+            status: MemberStatus::Official,
+            organization_code: "SL.BL.1".into(),
+            residence_cell_code: None,
+            external_id: "adm-1".into(),
+        }
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 26).unwrap()
+    }
+
+    #[test]
+    fn a_valid_registration_is_normalized() {
+        let mut ok = input();
+        validate_registration(&mut ok, today()).unwrap();
+        assert_eq!(ok.full_name, "Nguyễn Văn A");
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        type Patch = fn(&mut RegisterMember);
+        let cases: Vec<(&str, Patch)> = vec![
+            ("nationalId", |i| i.national_id = "12345678901".into()),
+            ("nationalId", |i| {
+                i.national_id = "０１２３４５６７８９０１".into()
+            }),
+            ("partyCardNumber", |i| {
+                i.party_card_number = Some("ab".into())
+            }),
+            ("fullName", |i| i.full_name = "  ".into()),
+            ("externalId", |i| i.external_id = "has space".into()),
+            ("status", |i| i.status = MemberStatus::Deceased),
+            ("admittedOn", |i| {
+                i.admitted_on = NaiveDate::from_ymd_opt(2027, 1, 1)
+            }),
+            ("birthDate", |i| {
+                i.birth_date = NaiveDate::from_ymd_opt(1995, 5, 2)
+            }),
+            ("birthDate", |i| {
+                i.birth_date = NaiveDate::from_ymd_opt(2027, 1, 1)
+            }),
+            ("officialOn", |i| {
+                i.official_on = NaiveDate::from_ymd_opt(2009, 1, 1)
+            }),
+            ("organizationCode", |i| {
+                i.organization_code = "bad code".into()
+            }),
+        ];
+        for (field, patch) in cases {
+            let mut bad = input();
+            patch(&mut bad);
+            match validate_registration(&mut bad, today()) {
+                Err(AppError::Invalid { field: named, .. }) => assert_eq!(named, field),
+                other => panic!("{field}: expected a field error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn eighteen_years_counts_birthdays() {
+        let birth = NaiveDate::from_ymd_opt(1992, 5, 1).unwrap();
+        assert_eq!(
+            years_between(birth, NaiveDate::from_ymd_opt(2010, 4, 30).unwrap()),
+            17
+        );
+        assert_eq!(
+            years_between(birth, NaiveDate::from_ymd_opt(2010, 5, 1).unwrap()),
+            18
+        );
+    }
+
+    #[test]
+    fn the_request_hash_ignores_nothing_that_matters() {
+        let a = input();
+        let mut b = input();
+        b.full_name = "Someone Else".into();
+        assert_ne!(request_hash(&a), request_hash(&b));
+        assert_eq!(request_hash(&a), request_hash(&input()));
+    }
+}

@@ -1,0 +1,5 @@
+//! Organizations: the party tree (committees and cells), its materialized
+//! paths, and the scope checks that make out-of-scope nodes look absent.
+
+pub mod graphql;
+pub mod service;

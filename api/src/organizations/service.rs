@@ -1,0 +1,287 @@
+//! Rules and transactions for organizations. Every lookup takes the caller
+//! and answers `None` for what lies outside the caller's scope, exactly as
+//! for what does not exist.
+
+use chrono::{DateTime, Utc};
+use entity::enums::{CellType, OrganizationKind, OrganizationStatus};
+use entity::organization;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set,
+};
+
+use crate::audit::service::audited;
+use crate::auth::{Ctx, Permission, Principal, Scope};
+use crate::error::AppError;
+
+/// How a caller names an organization.
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    Id(i64),
+    Code(String),
+}
+
+/// Input of `createOrganization`, as the API layers hand it over.
+#[derive(Debug, Clone)]
+pub struct CreateOrganization {
+    pub code: String,
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub cell_type: Option<CellType>,
+    pub parent_code: Option<String>,
+    pub established_at: Option<DateTime<Utc>>,
+}
+
+/// Codes are shared with other agencies' systems: 1–64 of A-Z a-z 0-9 . _ -.
+pub fn validate_code(field: &'static str, code: &str) -> Result<(), AppError> {
+    let ok = (1..=64).contains(&code.len())
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "must be 1 to 64 of A-Z a-z 0-9 . _ -",
+        ))
+    }
+}
+
+/// A display name: trimmed, 1–255 characters, no control characters.
+pub fn validate_name(field: &'static str, name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 255 {
+        return Err(AppError::invalid(field, "must be 1 to 255 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The kind a parent must have for a child of this kind; `None` for kinds
+/// that may be roots.
+fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationKind] {
+    use OrganizationKind::*;
+    match kind {
+        ProvincialCommittee => &[],
+        DistrictCommittee => &[ProvincialCommittee],
+        GrassrootsCommittee => &[DistrictCommittee],
+        Cell => &[GrassrootsCommittee, DistrictCommittee],
+    }
+}
+
+fn may_be_root(kind: OrganizationKind) -> bool {
+    matches!(
+        kind,
+        OrganizationKind::ProvincialCommittee | OrganizationKind::DistrictCommittee
+    )
+}
+
+/// Ids along a materialized path `/1/7/42/`, root first.
+pub fn path_ids(path: &str) -> Vec<i64> {
+    path.split('/').filter_map(|id| id.parse().ok()).collect()
+}
+
+/// The scope named by a token's `org` claim; `None` if no organization has that code.
+pub async fn resolve_scope(db: &DatabaseConnection, code: &str) -> Result<Option<Scope>, AppError> {
+    let found = organization::Entity::find()
+        .filter(organization::Column::Code.eq(code))
+        .one(db)
+        .await?;
+    Ok(found.map(|org| Scope {
+        organization_id: org.id,
+        code: org.code,
+        path: org.path,
+    }))
+}
+
+fn visible(principal: &Principal, org: Option<organization::Model>) -> Option<organization::Model> {
+    org.filter(|org| principal.sees_path(&org.path))
+}
+
+/// One organization, if it exists and the caller may see it.
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    lookup: Lookup,
+) -> Result<Option<organization::Model>, AppError> {
+    let found = match lookup {
+        Lookup::Id(id) => organization::Entity::find_by_id(id).one(conn).await?,
+        Lookup::Code(code) => {
+            organization::Entity::find()
+                .filter(organization::Column::Code.eq(code))
+                .one(conn)
+                .await?
+        }
+    };
+    Ok(visible(&ctx.principal, found))
+}
+
+/// The organizations on the way from the root to the parent, as far as the
+/// caller may see them; one query.
+pub async fn ancestors<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    org: &organization::Model,
+) -> Result<Vec<organization::Model>, AppError> {
+    let mut ids = path_ids(&org.path);
+    ids.pop();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids))
+        .all(conn)
+        .await?;
+    found.retain(|org| ctx.principal.sees_path(&org.path));
+    found.sort_by_key(|org| org.depth);
+    Ok(found)
+}
+
+/// `createOrganization`: checks the caller, the fields and the tree rules,
+/// then inserts the organization with its materialized path.
+pub async fn create(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    input: CreateOrganization,
+) -> Result<organization::Model, AppError> {
+    let target = input.code.clone();
+    let caller = ctx.clone();
+    audited(db, ctx, "createOrganization", &target, move |txn| {
+        Box::pin(async move {
+            let ctx = &caller;
+            ctx.principal.require(Permission::Organize)?;
+            validate_code("code", &input.code)?;
+            let name = validate_name("name", &input.name)?;
+            match (input.kind, input.cell_type) {
+                (OrganizationKind::Cell, None) => {
+                    return Err(AppError::invalid("cellType", "is required for a CELL"));
+                }
+                (OrganizationKind::Cell, Some(_)) | (_, None) => {}
+                (_, Some(_)) => {
+                    return Err(AppError::invalid("cellType", "is only allowed for a CELL"));
+                }
+            }
+            let now = crate::clock::now();
+            if input
+                .established_at
+                .is_some_and(|at| at > now + crate::clock::FUTURE_TOLERANCE)
+            {
+                return Err(AppError::invalid(
+                    "establishedAt",
+                    "must not be in the future",
+                ));
+            }
+
+            let parent = match &input.parent_code {
+                None if may_be_root(input.kind) => {
+                    if ctx.principal.scope.is_some() {
+                        return Err(AppError::Forbidden(
+                            "only an unscoped ADMIN may create a root organization".to_owned(),
+                        ));
+                    }
+                    None
+                }
+                None => return Err(AppError::invalid("parentCode", "is required for this kind")),
+                Some(code) => {
+                    validate_code("parentCode", code)?;
+                    let parent = find(txn, ctx, Lookup::Code(code.clone()))
+                        .await?
+                        .ok_or(AppError::NotFound("parent organization"))?;
+                    if parent.status != OrganizationStatus::Active {
+                        return Err(AppError::invalid(
+                            "parentCode",
+                            "the parent organization is dissolved",
+                        ));
+                    }
+                    if !allowed_parents(input.kind).contains(&parent.kind) {
+                        return Err(AppError::invalid(
+                            "parentCode",
+                            format!(
+                                "a {:?} cannot be placed under a {:?}",
+                                input.kind, parent.kind
+                            ),
+                        ));
+                    }
+                    Some(parent)
+                }
+            };
+
+            let taken = organization::Entity::find()
+                .filter(organization::Column::Code.eq(&input.code))
+                .one(txn)
+                .await?;
+            if taken.is_some() {
+                return Err(AppError::Conflict("code: already in use".to_owned()));
+            }
+
+            let parent_path = parent.as_ref().map_or("/", |p| p.path.as_str()).to_owned();
+            // The path ends with the row's own id, known only after the insert.
+            let inserted = organization::ActiveModel {
+                code: Set(input.code.clone()),
+                name: Set(name),
+                kind: Set(input.kind),
+                cell_type: Set(input.cell_type),
+                status: Set(OrganizationStatus::Active),
+                parent_id: Set(parent.as_ref().map(|p| p.id)),
+                path: Set(format!("{parent_path}pending:{}/", input.code)),
+                depth: Set(parent.as_ref().map_or(0, |p| p.depth + 1)),
+                established_at: Set(input.established_at),
+                dissolved_at: Set(None),
+                dissolution_decision: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            let mut with_path: organization::ActiveModel = inserted.clone().into();
+            with_path.path = Set(format!("{parent_path}{}/", inserted.id));
+            Ok(with_path.update(txn).await?)
+        })
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_follow_the_shared_format() {
+        assert!(validate_code("code", "SL.BL_1-a").is_ok());
+        for bad in ["", "a b", "SL/BL", "ÂN", &"x".repeat(65)] {
+            assert!(validate_code("code", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(validate_name("name", "  Bạch Lưu ").unwrap(), "Bạch Lưu");
+        assert!(validate_name("name", "   ").is_err());
+        assert!(validate_name("name", "a\u{0}b").is_err());
+        assert!(validate_name("name", &"ư".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn the_tree_rules_allow_only_the_documented_parents() {
+        use OrganizationKind::*;
+        assert!(allowed_parents(Cell).contains(&GrassrootsCommittee));
+        assert!(allowed_parents(Cell).contains(&DistrictCommittee));
+        assert!(!allowed_parents(Cell).contains(&Cell));
+        assert_eq!(allowed_parents(GrassrootsCommittee), &[DistrictCommittee]);
+        assert_eq!(allowed_parents(DistrictCommittee), &[ProvincialCommittee]);
+        assert!(may_be_root(DistrictCommittee) && !may_be_root(Cell));
+    }
+
+    #[test]
+    fn paths_list_ids_root_first() {
+        assert_eq!(path_ids("/1/7/42/"), vec![1, 7, 42]);
+        assert!(path_ids("/").is_empty());
+    }
+}
