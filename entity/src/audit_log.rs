@@ -19,6 +19,10 @@ pub struct Model {
     pub outcome: String,
     pub error_code: Option<String>,
     pub request_id: Option<String>,
+    /// Materialized path of the organization the action concerned (or of the
+    /// caller's scope when that is unknown); a scoped auditor sees the rows
+    /// inside their subtree. Null: visible to unscoped auditors only.
+    pub scope_path: Option<String>,
     /// The previous row's `hash` (all zeros for the first row); unique, so the chain cannot fork.
     #[sea_orm(unique)]
     pub prev_hash: String,

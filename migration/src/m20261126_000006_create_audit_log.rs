@@ -1,5 +1,6 @@
 //! The audit log: append-only, each row chained to the previous by hash.
 
+use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
 
 use crate::m20261126_000003_create_transfer_event::Counter;
@@ -11,6 +12,11 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let mut scope_path = string_len_null(AuditLog::ScopePath, 1024);
+        if manager.get_database_backend() == DbBackend::Postgres {
+            // Byte order, like organization.path, so a subtree is one range.
+            scope_path.extra("COLLATE \"C\"");
+        }
         manager
             .create_table(
                 Table::create()
@@ -31,6 +37,7 @@ impl MigrationTrait for Migration {
                     )
                     .col(string_len_null(AuditLog::ErrorCode, 32))
                     .col(string_len_null(AuditLog::RequestId, 64))
+                    .col(scope_path)
                     // Unique: two rows naming the same predecessor would fork the chain.
                     .col(string_len_uniq(AuditLog::PrevHash, 64))
                     .col(string_len_uniq(AuditLog::Hash, 64))
@@ -40,6 +47,7 @@ impl MigrationTrait for Migration {
         for (name, column) in [
             ("ix_audit_log_subject", AuditLog::Subject),
             ("ix_audit_log_action", AuditLog::Action),
+            ("ix_audit_log_scope_path", AuditLog::ScopePath),
         ] {
             manager
                 .create_index(
@@ -114,6 +122,7 @@ enum AuditLog {
     Outcome,
     ErrorCode,
     RequestId,
+    ScopePath,
     PrevHash,
     Hash,
 }

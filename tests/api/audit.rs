@@ -68,6 +68,29 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn a_scoped_auditor_reads_the_rows_of_their_subtree_only(app: TestApp) {
+        app.seed_district().await;
+        // A refused authentication concerns no organization: unscoped auditors only.
+        assert_eq!(app.post_graphql("garbage.token.here", &json!({ "query": "{ version }" })).await.status(), 401);
+        let targets = |answer: &serde_json::Value| -> Vec<String> {
+            answer["data"]["auditLog"]["edges"].as_array().expect("rows").iter()
+                .map(|e| e["node"]["target"].as_str().unwrap_or("-").to_owned()).collect()
+        };
+        let query = "{ auditLog(first: 100) { edges { node { target } } } }";
+        let commune = app.graphql_as(&token_for(Role::Auditor, Some("SL.BL")), query, json!({})).await;
+        assert_eq!(
+            targets(&commune),
+            ["SL.BL", "SL.BL.R1", "SL.BL.CQ", "SL.BL.R1:admission-001080000001"],
+            "{commune}"
+        );
+        let everything = app.graphql_as(&token_for(Role::Auditor, Some("SL")), query, json!({})).await;
+        assert_eq!(targets(&everything).len(), 9, "{everything}");
+        let admin = app.graphql(query, json!({})).await;
+        assert_eq!(targets(&admin).len(), 10, "the refused authentication too: {admin}");
+    }
+}
+
 /// Runs SQL as the database owner with the append-only triggers out of the way.
 async fn tamper(app: &TestApp, backend: Backend, sql: &str) {
     let db = app.db();

@@ -288,6 +288,7 @@ on_both_backends! {
             outcome: Set("ALLOWED".to_owned()),
             error_code: Set(None),
             request_id: Set(None),
+            scope_path: Set(None),
             prev_hash: Set("0".repeat(64)),
             hash: Set("a".repeat(64)),
         }

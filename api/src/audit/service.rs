@@ -57,6 +57,8 @@ pub struct Entry {
     pub outcome: Outcome,
     pub error_code: Option<ErrorCode>,
     pub request_id: Option<String>,
+    /// Path of the organization concerned, for scoped auditors.
+    pub scope_path: Option<String>,
 }
 
 impl Entry {
@@ -75,6 +77,7 @@ impl Entry {
             outcome,
             error_code,
             request_id: Some(ctx.request_id.clone()),
+            scope_path: ctx.principal.scope.as_ref().map(|scope| scope.path.clone()),
         }
     }
 }
@@ -93,6 +96,7 @@ pub fn chain_hash(prev_hash: &str, row: &audit_log::Model) -> String {
         row.outcome,
         row.error_code,
         row.request_id,
+        row.scope_path,
     ]);
     hex::encode(Sha256::digest(fields.to_string().as_bytes()))
 }
@@ -122,6 +126,7 @@ pub async fn append<C: ConnectionTrait>(conn: &C, entry: Entry) -> Result<(), Ap
         outcome: entry.outcome.as_str().to_owned(),
         error_code: entry.error_code.map(|code| code.as_str().to_owned()),
         request_id: entry.request_id,
+        scope_path: entry.scope_path,
         prev_hash: prev_hash.clone(),
         hash: String::new(),
     };
@@ -150,6 +155,7 @@ pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send +
 
 /// Runs a mutation in one transaction together with its ALLOWED audit row;
 /// if it fails, nothing of it is kept and a DENIED or FAILED row is appended instead.
+/// The work returns its value and the path of the organization it concerned.
 pub async fn audited<T, F>(
     db: &DatabaseConnection,
     ctx: &Ctx,
@@ -158,16 +164,14 @@ pub async fn audited<T, F>(
     work: F,
 ) -> Result<T, AppError>
 where
-    F: for<'c> FnOnce(&'c DatabaseTransaction) -> Work<'c, T>,
+    F: for<'c> FnOnce(&'c DatabaseTransaction) -> Work<'c, (T, String)>,
 {
     let result: Result<T, AppError> = async {
         let txn = database::begin_write(db).await?;
-        let value = work(&txn).await?;
-        append(
-            &txn,
-            Entry::for_caller(ctx, action, target, Outcome::Allowed, None),
-        )
-        .await?;
+        let (value, scope_path) = work(&txn).await?;
+        let mut entry = Entry::for_caller(ctx, action, target, Outcome::Allowed, None);
+        entry.scope_path = Some(scope_path);
+        append(&txn, entry).await?;
         txn.commit().await?;
         Ok(value)
     }
@@ -265,6 +269,10 @@ pub async fn list(
 ) -> Result<Vec<audit_log::Model>, AppError> {
     ctx.principal
         .require(crate::auth::Permission::ReadAuditLog)?;
+    let mut query_scope = None;
+    if let Some(scope) = &ctx.principal.scope {
+        query_scope = Some(crate::organizations::service::subtree_range(&scope.path));
+    }
     let mut query = audit_log::Entity::find()
         .order_by_asc(audit_log::Column::Seq)
         .limit(limit);
@@ -276,6 +284,12 @@ pub async fn list(
     }
     if let Some(action) = action {
         query = query.filter(audit_log::Column::Action.eq(action));
+    }
+    // A scoped auditor sees the rows about their subtree only.
+    if let Some((from, to)) = query_scope {
+        query = query
+            .filter(audit_log::Column::ScopePath.gte(from))
+            .filter(audit_log::Column::ScopePath.lt(to));
     }
     Ok(query.all(db).await?)
 }

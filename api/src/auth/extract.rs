@@ -83,6 +83,7 @@ async fn refuse(
         outcome: Outcome::Denied,
         error_code: Some(ErrorCode::Unauthenticated),
         request_id: Some(request_id.to_owned()),
+        scope_path: None,
     };
     audit::append_alone(&state.db, entry).await;
     AppError::Unauthenticated(reason.to_string())

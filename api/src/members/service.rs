@@ -235,12 +235,18 @@ pub async fn register(
                         "externalId: already used for a different request".to_owned(),
                     ));
                 }
-                return member::Entity::find_by_id(earlier.member_id)
+                let member = member::Entity::find_by_id(earlier.member_id)
                     .one(txn)
                     .await?
                     .ok_or_else(|| {
                         AppError::Internal(anyhow::anyhow!("admission event without its member"))
-                    });
+                    })?;
+                let cell_path = organization::Entity::find_by_id(earlier.to_organization_id)
+                    .one(txn)
+                    .await?
+                    .map(|cell| cell.path)
+                    .unwrap_or_default();
+                return Ok((member, cell_path));
             }
 
             let cell = active_cell(txn, ctx, "organizationCode", &input.organization_code).await?;
@@ -323,7 +329,7 @@ pub async fn register(
             }
             .insert(txn)
             .await?;
-            Ok(created)
+            Ok((created, cell.path))
         })
     })
     .await

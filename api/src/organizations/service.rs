@@ -87,6 +87,14 @@ pub fn path_ids(path: &str) -> Vec<i64> {
     path.split('/').filter_map(|id| id.parse().ok()).collect()
 }
 
+/// The materialized paths of the subtree rooted at `path`, as the half-open
+/// range `[/1/7/, /1/70)`: one index range scan on both backends.
+pub fn subtree_range(path: &str) -> (String, String) {
+    let mut upper = path.trim_end_matches('/').to_owned();
+    upper.push('0');
+    (path.to_owned(), upper)
+}
+
 /// The scope named by a token's `org` claim; `None` if no organization has that code.
 pub async fn resolve_scope(db: &DatabaseConnection, code: &str) -> Result<Option<Scope>, AppError> {
     let found = organization::Entity::find()
@@ -242,7 +250,9 @@ pub async fn create(
             .await?;
             let mut with_path: organization::ActiveModel = inserted.clone().into();
             with_path.path = Set(format!("{parent_path}{}/", inserted.id));
-            Ok(with_path.update(txn).await?)
+            let created = with_path.update(txn).await?;
+            let path = created.path.clone();
+            Ok((created, path))
         })
     })
     .await
@@ -277,6 +287,21 @@ mod tests {
         assert_eq!(allowed_parents(GrassrootsCommittee), &[DistrictCommittee]);
         assert_eq!(allowed_parents(DistrictCommittee), &[ProvincialCommittee]);
         assert!(may_be_root(DistrictCommittee) && !may_be_root(Cell));
+    }
+
+    #[test]
+    fn a_subtree_is_a_byte_range() {
+        let (from, to) = subtree_range("/1/7/");
+        assert_eq!((from.as_str(), to.as_str()), ("/1/7/", "/1/70"));
+        for inside in ["/1/7/", "/1/7/42/", "/1/7/9/3/"] {
+            assert!(inside >= from.as_str() && inside < to.as_str(), "{inside}");
+        }
+        for outside in ["/1/70/", "/1/", "/1/8/", "/1/6/", "/1/7"] {
+            assert!(
+                !(outside >= from.as_str() && outside < to.as_str()),
+                "{outside}"
+            );
+        }
     }
 
     #[test]
