@@ -2,6 +2,7 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::error::JsonPayloadError;
@@ -37,6 +38,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
 }
 
 impl Application {
@@ -50,7 +52,14 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?;
 
         let verifier = Arc::new(keys::verifier(&config.auth)?);
-        let db = database::connect(&config.database).await?;
+        let mut db = database::connect(&config.database).await?;
+        // Counts every SQL statement the server runs (tests assert that
+        // nested queries cost a constant number of them).
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         let prepared =
             database::prepare(&db, &config.database.url.to_string(), !config.no_migrate).await?;
         if prepared.applied > 0 {
@@ -99,6 +108,7 @@ impl Application {
             port: local.port(),
             server: server.run(),
             db,
+            statements,
         })
     }
 
@@ -110,6 +120,11 @@ impl Application {
     /// Stops the server from outside, e.g. at the end of a test.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
+    }
+
+    /// How many SQL statements the server has run so far.
+    pub fn statement_counter(&self) -> Arc<AtomicU64> {
+        self.statements.clone()
     }
 
     /// The pool the server uses.

@@ -92,3 +92,55 @@ on_both_backends! {
         assert_eq!(response.text().await.expect("text"), api::graphql::sdl());
     }
 }
+
+fn first_error_code(answer: &Value) -> Option<&str> {
+    answer["errors"][0]["extensions"]["code"].as_str()
+}
+
+on_both_backends! {
+    async fn documents_over_the_limits_are_refused_before_running(app: TestApp) {
+        // 31 aliases refused, 30 accepted.
+        let aliases = |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: version")).collect::<Vec<_>>().join(" "));
+        let answer = app.graphql(&aliases(31), json!({})).await;
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+        assert!(answer["errors"][0]["message"].as_str().unwrap_or("").contains("aliases"));
+        let answer = app.graphql(&aliases(30), json!({})).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+
+        // 2,001 fields refused.
+        let fields = format!("{{ {} }}", "__typename ".repeat(2_001));
+        let answer = app.graphql(&fields, json!({})).await;
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+
+        // Query text over 32 KiB refused.
+        let long = format!("{{ version }} #{}", "x".repeat(33 * 1024));
+        let answer = app.graphql(&long, json!({})).await;
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+
+        // Deeper than 16 refused.
+        let deep = format!("{{ organization(code: \"x\") {{ {}id{} }} }}", "parent { ".repeat(16), " }".repeat(16));
+        let answer = app.graphql(&deep, json!({})).await;
+        assert!(answer["errors"][0]["message"].as_str().unwrap_or("").contains("nested too deep"), "{answer}");
+
+        // A row budget beyond 25,000 refused: 500 members × 500 events each.
+        let wide = "{ members(first: 500) { edges { node { transfers(first: 500) { edges { node { id } } } } } } }";
+        let answer = app.graphql(wide, json!({})).await;
+        assert!(answer["errors"][0]["message"].as_str().unwrap_or("").contains("too complex"), "{answer}");
+    }
+}
+
+on_both_backends! {
+    async fn the_standard_introspection_query_runs(app: TestApp) {
+        let introspection = "query IntrospectionQuery { __schema { queryType { name } mutationType { name } subscriptionType { name }
+          types { ...FullType } directives { name description locations args { ...InputValue } } } }
+          fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description args { ...InputValue }
+            type { ...TypeRef } isDeprecated deprecationReason } inputFields { ...InputValue } interfaces { ...TypeRef }
+            enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+          fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+          fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+            ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+        let answer = app.graphql(introspection, json!({})).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        assert_eq!(answer["data"]["__schema"]["queryType"]["name"], "Query");
+    }
+}

@@ -199,6 +199,7 @@ struct TestAppInner {
     handle: actix_web::dev::ServerHandle,
     db: DatabaseConnection,
     admin_token: String,
+    statements: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Signs a token the test servers accept.
@@ -244,6 +245,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         let db = app.db();
+        let statements = app.statement_counter();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().build().expect("HTTP client");
         let admin_token = token_for(Role::Admin, None);
@@ -254,6 +256,7 @@ impl TestApp {
                 handle,
                 db,
                 admin_token,
+                statements,
             }),
         }
     }
@@ -261,6 +264,13 @@ impl TestApp {
     /// The server's own pool, for checks the API cannot make.
     pub fn db(&self) -> &DatabaseConnection {
         &self.inner.db
+    }
+
+    /// SQL statements the server has run so far.
+    pub fn statements(&self) -> u64 {
+        self.inner
+            .statements
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// An unscoped ADMIN's token.

@@ -14,5 +14,6 @@ mod invariants;
 mod members;
 mod migrations;
 mod organizations;
+mod reads;
 mod schema;
 mod startup;

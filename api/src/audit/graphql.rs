@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::audit_log;
 
 use super::service;
-use crate::graphql::pagination::{PageInfo, decode_cursor, encode_cursor, page_size};
+use crate::graphql::pagination::{AuditEntryConnection, connection, page_arg};
 use crate::graphql::{caller, db};
 
 const LIST: &str = "audit";
@@ -46,18 +46,6 @@ impl From<audit_log::Model> for AuditEntry {
     }
 }
 
-#[derive(SimpleObject)]
-pub struct AuditEntryEdge {
-    cursor: String,
-    node: AuditEntry,
-}
-
-#[derive(SimpleObject)]
-pub struct AuditEntryConnection {
-    edges: Vec<AuditEntryEdge>,
-    page_info: PageInfo,
-}
-
 #[derive(Default)]
 pub struct AuditQuery;
 
@@ -72,37 +60,22 @@ impl AuditQuery {
         subject: Option<String>,
         action: Option<String>,
     ) -> async_graphql::Result<AuditEntryConnection> {
-        let limit = page_size(first).map_err(|e| e.extend())?;
-        let after_seq = after
-            .map(|cursor| decode_cursor(LIST, &cursor))
-            .transpose()
-            .map_err(|e| e.extend())?;
-        // One extra row tells whether another page follows.
-        let mut rows = service::list(
+        let page = page_arg(LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        let rows = service::list(
             db(ctx)?,
             caller(ctx)?,
-            after_seq,
-            limit + 1,
+            page,
             subject.as_deref(),
             action.as_deref(),
         )
         .await
         .map_err(|e| e.extend())?;
-        let has_next_page = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        let edges: Vec<AuditEntryEdge> = rows
-            .into_iter()
-            .map(|row| AuditEntryEdge {
-                cursor: encode_cursor(LIST, row.seq),
-                node: row.into(),
-            })
-            .collect();
-        let page_info = PageInfo {
-            has_previous_page: after_seq.is_some(),
-            has_next_page,
-            start_cursor: edges.first().map(|edge| edge.cursor.clone()),
-            end_cursor: edges.last().map(|edge| edge.cursor.clone()),
-        };
-        Ok(AuditEntryConnection { edges, page_info })
+        Ok(connection(
+            LIST,
+            rows,
+            page.after,
+            |row| row.seq,
+            AuditEntry::from,
+        ))
     }
 }

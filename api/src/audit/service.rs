@@ -8,13 +8,14 @@ use chrono::SecondsFormat;
 use entity::{audit_log, counter};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
 use crate::auth::Ctx;
 use crate::database;
 use crate::error::{AppError, ErrorCode};
+use crate::page::{Page, PageOf};
 
 /// The `prev_hash` of the first row.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -258,38 +259,38 @@ pub async fn verify(db: &DatabaseConnection) -> Result<Verification, AppError> {
     Ok(Verification::Intact { rows })
 }
 
-/// A page of the audit log, newest last, for ADMIN and AUDITOR.
+/// A page of the audit log, oldest first, for ADMIN and AUDITOR; a scoped
+/// auditor sees the rows about their subtree.
 pub async fn list(
     db: &DatabaseConnection,
     ctx: &Ctx,
-    after_seq: Option<i64>,
-    limit: u64,
+    page: Page,
     subject: Option<&str>,
     action: Option<&str>,
-) -> Result<Vec<audit_log::Model>, AppError> {
+) -> Result<PageOf<audit_log::Model>, AppError> {
     ctx.principal
         .require(crate::auth::Permission::ReadAuditLog)?;
-    let mut query_scope = None;
-    if let Some(scope) = &ctx.principal.scope {
-        query_scope = Some(crate::organizations::service::subtree_range(&scope.path));
-    }
-    let mut query = audit_log::Entity::find()
-        .order_by_asc(audit_log::Column::Seq)
-        .limit(limit);
-    if let Some(after) = after_seq {
-        query = query.filter(audit_log::Column::Seq.gt(after));
-    }
+    let mut query = audit_log::Entity::find();
     if let Some(subject) = subject {
         query = query.filter(audit_log::Column::Subject.eq(subject));
     }
     if let Some(action) = action {
         query = query.filter(audit_log::Column::Action.eq(action));
     }
-    // A scoped auditor sees the rows about their subtree only.
-    if let Some((from, to)) = query_scope {
+    if let Some(scope) = &ctx.principal.scope {
+        let (from, to) = crate::organizations::service::subtree_range(&scope.path);
         query = query
             .filter(audit_log::Column::ScopePath.gte(from))
             .filter(audit_log::Column::ScopePath.lt(to));
     }
-    Ok(query.all(db).await?)
+    let total = query.clone().count(db).await?;
+    if let Some(after) = page.after {
+        query = query.filter(audit_log::Column::Seq.gt(after));
+    }
+    let fetched = query
+        .order_by_asc(audit_log::Column::Seq)
+        .limit(page.first + 1)
+        .all(db)
+        .await?;
+    Ok(PageOf::from_fetched(fetched, page, total))
 }

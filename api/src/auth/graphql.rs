@@ -33,7 +33,7 @@ impl AuthQuery {
             )
             .await
             .map_err(|err| async_graphql::ErrorExtensions::extend(&err))?
-            .map(Organization::from),
+            .map(Organization::in_scope),
         };
         Ok(PrincipalObject {
             subject: caller.principal.subject.clone(),

@@ -1,6 +1,8 @@
 //! The GraphQL API: schema assembly from each area's query and mutation
 //! roots, its limits, and the `/graphql` routes.
 
+pub mod limits;
+pub mod loaders;
 pub mod pagination;
 mod routes;
 pub mod scalars;
@@ -17,11 +19,14 @@ use crate::error::AppError;
 use crate::members::graphql::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::state::AppState;
+use crate::transfers::graphql::TransferQuery;
 
 /// Deepest query accepted; the standard introspection query needs 15.
 pub const MAX_DEPTH: usize = 16;
-/// Most fields (aliases included) in one operation.
-pub const MAX_COMPLEXITY: usize = 2_000;
+/// The row budget of one request: a list field costs its page size times
+/// its children (`limits::list_cost`); fields and aliases are limited apart
+/// (`limits::DocumentLimits`).
+pub const MAX_ROWS: usize = 25_000;
 /// Most directives on one field.
 pub const MAX_DIRECTIVES: usize = 5;
 /// Parser nesting limit, against deeply nested lists and selections.
@@ -46,6 +51,7 @@ pub struct QueryRoot(
     AuthQuery,
     OrganizationQuery,
     MemberQuery,
+    TransferQuery,
     AuditQuery,
 );
 
@@ -64,7 +70,8 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         EmptySubscription,
     )
     .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
+    .limit_complexity(MAX_ROWS)
+    .extension(limits::DocumentLimits)
     .limit_directives(MAX_DIRECTIVES)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .disable_suggestions();
@@ -89,6 +96,28 @@ pub fn caller<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Ctx> {
 pub fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection> {
     ctx.data::<DatabaseConnection>()
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no database in the schema")).extend())
+}
+
+/// The instant a request reads "now" as: one per request, so every field
+/// answers about the same moment (and loaders batch on it).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestTime(pub chrono::DateTime<chrono::Utc>);
+
+/// `asOf`, or the request's instant.
+pub fn as_of(
+    ctx: &Context<'_>,
+    as_of: Option<chrono::DateTime<chrono::Utc>>,
+) -> chrono::DateTime<chrono::Utc> {
+    as_of.unwrap_or_else(|| {
+        ctx.data::<RequestTime>()
+            .map_or_else(|_| crate::clock::now(), |now| now.0)
+    })
+}
+
+/// The request's loaders.
+pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a loaders::Loaders> {
+    ctx.data::<loaders::Loaders>()
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("no loaders in the request")).extend())
 }
 
 /// An `ID` as the registry's numeric id; `None` when it cannot be one (then nothing has it).

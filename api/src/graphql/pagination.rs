@@ -4,7 +4,12 @@ use async_graphql::SimpleObject;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::audit::graphql::AuditEntry;
 use crate::error::AppError;
+use crate::members::graphql::{Member, Membership};
+use crate::organizations::graphql::Organization;
+use crate::page::{Page, PageOf};
+use crate::transfers::graphql::TransferEvent;
 
 pub const DEFAULT_PAGE_SIZE: i32 = 50;
 pub const MAX_PAGE_SIZE: i32 = 500;
@@ -46,6 +51,88 @@ pub struct PageInfo {
     pub has_next_page: bool,
     pub start_cursor: Option<String>,
     pub end_cursor: Option<String>,
+}
+
+/// The page a connection field asks for: `first` checked, `after` decoded.
+pub fn page_arg(list: &str, first: Option<i32>, after: Option<&str>) -> Result<Page, AppError> {
+    Ok(Page {
+        first: page_size(first)?,
+        after: after
+            .map(|cursor| decode_cursor(list, cursor))
+            .transpose()?,
+    })
+}
+
+/// A page ready to become one of the contract's `XConnection` types.
+pub struct ConnectionParts<U> {
+    pub edges: Vec<(String, U)>,
+    pub page_info: PageInfo,
+    pub total_count: i32,
+}
+
+/// Declares a contract connection type and its edge type for one node type.
+macro_rules! connection_type {
+    ($connection:ident, $edge:ident, $node:ty) => {
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $edge {
+            pub cursor: String,
+            pub node: $node,
+        }
+
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $connection {
+            pub edges: Vec<$edge>,
+            pub page_info: PageInfo,
+            /// Items in the whole list, whatever the page.
+            pub total_count: i32,
+        }
+
+        impl From<ConnectionParts<$node>> for $connection {
+            fn from(parts: ConnectionParts<$node>) -> Self {
+                Self {
+                    edges: parts
+                        .edges
+                        .into_iter()
+                        .map(|(cursor, node)| $edge { cursor, node })
+                        .collect(),
+                    page_info: parts.page_info,
+                    total_count: parts.total_count,
+                }
+            }
+        }
+    };
+}
+
+connection_type!(OrganizationConnection, OrganizationEdge, Organization);
+connection_type!(MemberConnection, MemberEdge, Member);
+connection_type!(MembershipConnection, MembershipEdge, Membership);
+connection_type!(TransferEventConnection, TransferEventEdge, TransferEvent);
+connection_type!(AuditEntryConnection, AuditEntryEdge, AuditEntry);
+
+/// A connection from a domain page: each node's cursor encodes its key in `list`.
+pub fn connection<T, U, C: From<ConnectionParts<U>>>(
+    list: &str,
+    page: PageOf<T>,
+    after: Option<i64>,
+    key: impl Fn(&T) -> i64,
+    node: impl Fn(T) -> U,
+) -> C {
+    let edges: Vec<(String, U)> = page
+        .items
+        .into_iter()
+        .map(|item| (encode_cursor(list, key(&item)), node(item)))
+        .collect();
+    let page_info = PageInfo {
+        has_previous_page: after.is_some(),
+        has_next_page: page.has_next,
+        start_cursor: edges.first().map(|edge| edge.0.clone()),
+        end_cursor: edges.last().map(|edge| edge.0.clone()),
+    };
+    C::from(ConnectionParts {
+        edges,
+        page_info,
+        total_count: i32::try_from(page.total).unwrap_or(i32::MAX),
+    })
 }
 
 #[cfg(test)]

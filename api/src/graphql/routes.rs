@@ -21,10 +21,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// operations is refused, since batching multiplies every other limit.
 async fn execute(
     schema: web::Data<AppSchema>,
+    state: web::Data<crate::state::AppState>,
     caller: Ctx,
     request: web::Json<async_graphql::Request>,
 ) -> HttpResponse {
-    let response = schema.execute(request.into_inner().data(caller)).await;
+    let loaders = super::loaders::new_loaders(state.db.clone());
+    let response = schema
+        .execute(
+            request
+                .into_inner()
+                .data(caller)
+                .data(loaders)
+                .data(super::RequestTime(crate::clock::now())),
+        )
+        .await;
     HttpResponse::Ok().json(response)
 }
 

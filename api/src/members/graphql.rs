@@ -1,16 +1,24 @@
 //! GraphQL for members and memberships: the `Member` and `Membership` types,
-//! the `member` lookup and `registerMember`. Thin: each resolver calls the service.
+//! the `member` lookup, the `members` list and `registerMember`. Thin: each
+//! resolver calls the service or a loader and applies the scope.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::membership;
 
-use super::service::{self, MemberLookup, MemberView, RegisterMember};
+use super::service::{self, MemberFilter, MemberLookup, MemberView, RegisterMember};
 use crate::error::AppError;
+use crate::graphql::loaders::{
+    History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
+};
+use crate::graphql::pagination::{MemberConnection, TransferEventConnection, connection, page_arg};
 use crate::graphql::scalars::Date;
-use crate::graphql::{caller, db, parse_id};
-use crate::organizations::graphql::Organization;
-use crate::organizations::service::{self as organizations, Lookup};
+use crate::graphql::{caller, db, loaders, parse_id};
+use crate::organizations::graphql::{Organization, load_visible};
+use crate::transfers::graphql::{EVENT_LIST, TransferEvent};
+
+const LIST: &str = "member";
+pub const MEMBERSHIP_LIST: &str = "membership";
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "entity::enums::MemberStatus")]
@@ -34,6 +42,55 @@ pub enum MembershipKind {
 
 /// A party member, with personal data masked for roles without access to it.
 pub struct Member(pub MemberView);
+
+/// A member by id through the request's loaders, if the caller may see them.
+pub async fn load_visible_member(
+    ctx: &Context<'_>,
+    id: i64,
+) -> async_graphql::Result<Option<Member>> {
+    let caller = caller(ctx)?;
+    let loaders = loaders(ctx)?;
+    let Some(found) = loaders.load_one(MemberId(id)).await.map_err(loader_error)? else {
+        return Ok(None);
+    };
+    if caller.principal.scope.is_some() {
+        let latest = loaders
+            .load_one(LatestOfficial(id))
+            .await
+            .map_err(loader_error)?;
+        let cell = match latest {
+            Some(latest) => loaders
+                .load_one(OrganizationId(latest.organization_id))
+                .await
+                .map_err(loader_error)?,
+            None => None,
+        };
+        if !service::member_visible(caller, cell.as_ref()) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(Member(MemberView::new(found, caller))))
+}
+
+/// Memberships whose organization the caller may see, in the order given.
+async fn visible_memberships(
+    ctx: &Context<'_>,
+    rows: Vec<membership::Model>,
+) -> async_graphql::Result<Vec<Membership>> {
+    let caller = caller(ctx)?;
+    let orgs = loaders(ctx)?
+        .load_many(rows.iter().map(|m| OrganizationId(m.organization_id)))
+        .await
+        .map_err(loader_error)?;
+    Ok(rows
+        .into_iter()
+        .filter(|m| {
+            orgs.get(&OrganizationId(m.organization_id))
+                .is_some_and(|org| caller.principal.sees_path(&org.path))
+        })
+        .map(Membership)
+        .collect())
+}
 
 #[Object]
 impl Member {
@@ -76,13 +133,10 @@ impl Member {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Organization>> {
-        let Some(id) = self.0.model.residence_cell_id else {
-            return Ok(None);
-        };
-        let found = organizations::find(db(ctx)?, caller(ctx)?, Lookup::Id(id))
-            .await
-            .map_err(|e| e.extend())?;
-        Ok(found.map(Organization))
+        match self.0.model.residence_cell_id {
+            Some(id) => load_visible(ctx, id).await,
+            None => Ok(None),
+        }
     }
 
     /// The official membership open at asOf (default: now).
@@ -91,10 +145,67 @@ impl Member {
         ctx: &Context<'_>,
         as_of: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Option<Membership>> {
-        let found = service::membership_at(db(ctx)?, caller(ctx)?, self.0.model.id, as_of)
+        let key = MembershipsAt {
+            member_id: self.0.model.id,
+            as_of: crate::graphql::as_of(ctx, as_of),
+            kind: Some(entity::enums::MembershipKind::Official),
+        };
+        let rows = loaders(ctx)?
+            .load_one(key)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        Ok(visible_memberships(ctx, rows).await?.into_iter().next())
+    }
+
+    /// Temporary memberships open at asOf (default: now).
+    async fn temporary_memberships(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Vec<Membership>> {
+        let key = MembershipsAt {
+            member_id: self.0.model.id,
+            as_of: crate::graphql::as_of(ctx, as_of),
+            kind: Some(entity::enums::MembershipKind::Temporary),
+        };
+        let rows = loaders(ctx)?
+            .load_one(key)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        visible_memberships(ctx, rows).await
+    }
+
+    /// Every membership, oldest first (those in cells the caller may see).
+    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
+        let rows = loaders(ctx)?
+            .load_one(History(self.0.model.id))
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        visible_memberships(ctx, rows).await
+    }
+
+    /// The member's transfer events, by feed sequence.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    async fn transfers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<TransferEventConnection> {
+        let page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        let found = crate::transfers::service::of_member(db(ctx)?, self.0.model.id, page)
             .await
             .map_err(|e| e.extend())?;
-        Ok(found.map(Membership))
+        Ok(connection(
+            EVENT_LIST,
+            found,
+            page.after,
+            |e| e.sequence,
+            TransferEvent,
+        ))
     }
 }
 
@@ -108,20 +219,25 @@ impl Membership {
     }
 
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        let found = service::find(db(ctx)?, caller(ctx)?, MemberLookup::Id(self.0.member_id))
+        // The membership is in scope, so its member is shown (masked as the role requires).
+        let caller = caller(ctx)?;
+        let found = loaders(ctx)?
+            .load_one(MemberId(self.0.member_id))
             .await
-            .map_err(|e| e.extend())?;
+            .map_err(loader_error)?;
         found
-            .map(Member)
+            .map(|m| Member(MemberView::new(m, caller)))
             .ok_or_else(|| AppError::NotFound("member").extend())
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        let found = organizations::find(db(ctx)?, caller(ctx)?, Lookup::Id(self.0.organization_id))
+        let caller = caller(ctx)?;
+        let found = loaders(ctx)?
+            .load_one(OrganizationId(self.0.organization_id))
             .await
-            .map_err(|e| e.extend())?;
+            .map_err(loader_error)?;
         found
-            .map(Organization)
+            .map(|org| Organization::endpoint(org, caller))
             .ok_or_else(|| AppError::NotFound("organization").extend())
     }
 
@@ -187,6 +303,30 @@ impl MemberQuery {
             .await
             .map_err(|e| e.extend())?;
         Ok(found.map(Member))
+    }
+
+    /// Members with an open OFFICIAL membership in the caller's scope (or in
+    /// the subtree `within`), in id order.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        within: Option<String>,
+        status: Option<MemberStatus>,
+        name_contains: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<MemberConnection> {
+        let page = page_arg(LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        let filter = MemberFilter {
+            within,
+            status: status.map(Into::into),
+            name_contains,
+        };
+        let found = service::list(db(ctx)?, caller(ctx)?, filter, page)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(connection(LIST, found, page.after, |m| m.model.id, Member))
     }
 }
 

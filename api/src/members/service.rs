@@ -6,9 +6,12 @@ use entity::enums::{
     CellType, MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus, TransferReason,
 };
 use entity::{member, membership, organization, transfer_event};
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -17,6 +20,7 @@ use crate::auth::{Ctx, Permission, mask_national_id};
 use crate::error::AppError;
 use crate::organizations::service::validate_code;
 use crate::organizations::service::{self as organizations, Lookup};
+use crate::page::{Page, PageOf};
 
 /// How a caller names a member.
 #[derive(Debug, Clone)]
@@ -431,6 +435,226 @@ pub async fn membership_at<C: ConnectionTrait>(
         }
         _ => Ok(None),
     }
+}
+
+/// Filters of the `members` list.
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    /// Code of the subtree whose active members to list.
+    pub within: Option<String>,
+    pub status: Option<MemberStatus>,
+    pub name_contains: Option<String>,
+}
+
+/// Memberships open at an instant: started at or before it, not ended by then.
+fn open_at(as_of: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(membership::Column::StartedAt.lte(as_of))
+        .add(
+            Condition::any()
+                .add(membership::Column::EndedAt.is_null())
+                .add(membership::Column::EndedAt.gt(as_of)),
+        )
+}
+
+/// Ids of organizations in a range of materialized paths, as a subquery.
+fn organizations_in(range: &(String, String)) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(organization::Column::Id)
+        .from(organization::Entity)
+        .and_where(Expr::col(organization::Column::Path).gte(range.0.clone()))
+        .and_where(Expr::col(organization::Column::Path).lt(range.1.clone()))
+        .to_owned()
+}
+
+/// `members(...)`: members with an open OFFICIAL membership in the subtree
+/// (the caller's scope, or `within`), in id order.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    filter: MemberFilter,
+    page: Page,
+) -> Result<PageOf<MemberView>, AppError> {
+    let name = filter
+        .name_contains
+        .as_deref()
+        .map(|n| organizations::name_filter("nameContains", n))
+        .transpose()?;
+    let Some(range) = organizations::search_range(conn, ctx, filter.within.as_deref()).await?
+    else {
+        return Ok(PageOf::empty());
+    };
+    let mut query = member::Entity::find();
+    if let Some(range) = range {
+        let active_here = Query::select()
+            .column(membership::Column::MemberId)
+            .from(membership::Entity)
+            .and_where(Expr::col(membership::Column::Kind).eq(MembershipKind::Official.to_value()))
+            .and_where(Expr::col(membership::Column::EndedAt).is_null())
+            .and_where(
+                Expr::col(membership::Column::OrganizationId).in_subquery(organizations_in(&range)),
+            )
+            .to_owned();
+        query = query.filter(member::Column::Id.in_subquery(active_here));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(member::Column::Status.eq(status));
+    }
+    if let Some(pattern) = name {
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(member::Column::FullName)))
+                .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    let total = query.clone().count(conn).await?;
+    if let Some(after) = page.after {
+        query = query.filter(member::Column::Id.gt(after));
+    }
+    let fetched = query
+        .order_by_asc(member::Column::Id)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?;
+    let fetched = fetched
+        .into_iter()
+        .map(|m| MemberView::new(m, ctx))
+        .collect();
+    Ok(PageOf::from_fetched(fetched, page, total))
+}
+
+/// Members by id, whatever the scope: for loaders, whose callers check it with `member_visible`.
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<Vec<member::Model>, AppError> {
+    Ok(member::Entity::find()
+        .filter(member::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// The rule of visibility, given where the member's latest OFFICIAL membership is.
+pub fn member_visible(ctx: &Ctx, latest_cell: Option<&organization::Model>) -> bool {
+    ctx.principal.scope.is_none()
+        || latest_cell.is_some_and(|cell| ctx.principal.sees_path(&cell.path))
+}
+
+/// Each member's latest OFFICIAL membership, open or not, in one query.
+pub async fn latest_officials<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+) -> Result<HashMap<i64, membership::Model>, AppError> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .order_by_asc(membership::Column::StartedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(conn)
+        .await?;
+    // Later rows overwrite earlier ones: the last is the latest.
+    Ok(rows.into_iter().map(|row| (row.member_id, row)).collect())
+}
+
+/// Memberships of several members open at one instant, optionally of one kind.
+pub async fn memberships_at<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+    as_of: DateTime<Utc>,
+    kind: Option<MembershipKind>,
+) -> Result<HashMap<i64, Vec<membership::Model>>, AppError> {
+    let mut query = membership::Entity::find()
+        .filter(membership::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(open_at(as_of));
+    if let Some(kind) = kind {
+        query = query.filter(membership::Column::Kind.eq(kind));
+    }
+    let mut found: HashMap<i64, Vec<membership::Model>> = HashMap::new();
+    for row in query.order_by_asc(membership::Column::Id).all(conn).await? {
+        found.entry(row.member_id).or_default().push(row);
+    }
+    Ok(found)
+}
+
+/// Every membership of several members, oldest first.
+pub async fn histories<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+) -> Result<HashMap<i64, Vec<membership::Model>>, AppError> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::MemberId.is_in(member_ids.iter().copied()))
+        .order_by_asc(membership::Column::StartedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(conn)
+        .await?;
+    let mut found: HashMap<i64, Vec<membership::Model>> = HashMap::new();
+    for row in rows {
+        found.entry(row.member_id).or_default().push(row);
+    }
+    Ok(found)
+}
+
+/// Which memberships of an organization: open at `as_of`, in it alone or
+/// in its whole subtree, of one kind or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipsOf {
+    pub organization_id: i64,
+    pub as_of: DateTime<Utc>,
+    pub include_descendants: bool,
+    pub kind: Option<MembershipKind>,
+}
+
+fn memberships_of_query(
+    org: &organization::Model,
+    spec: &MembershipsOf,
+) -> sea_orm::Select<membership::Entity> {
+    let mut query = membership::Entity::find().filter(open_at(spec.as_of));
+    query = if spec.include_descendants {
+        let range = organizations::subtree_range(&org.path);
+        query.filter(membership::Column::OrganizationId.in_subquery(organizations_in(&range)))
+    } else {
+        query.filter(membership::Column::OrganizationId.eq(org.id))
+    };
+    if let Some(kind) = spec.kind {
+        query = query.filter(membership::Column::Kind.eq(kind));
+    }
+    query
+}
+
+/// `Organization.members`: a page of memberships in membership-id order.
+pub async fn memberships_of<C: ConnectionTrait>(
+    conn: &C,
+    org: &organization::Model,
+    spec: MembershipsOf,
+    page: Page,
+) -> Result<PageOf<membership::Model>, AppError> {
+    let query = memberships_of_query(org, &spec);
+    let total = query.clone().count(conn).await?;
+    let mut query = query;
+    if let Some(after) = page.after {
+        query = query.filter(membership::Column::Id.gt(after));
+    }
+    let fetched = query
+        .order_by_asc(membership::Column::Id)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?;
+    Ok(PageOf::from_fetched(fetched, page, total))
+}
+
+/// `Organization.memberCount`: OFFICIAL memberships open at `as_of`.
+pub async fn member_count<C: ConnectionTrait>(
+    conn: &C,
+    org: &organization::Model,
+    as_of: DateTime<Utc>,
+    include_descendants: bool,
+) -> Result<u64, AppError> {
+    let spec = MembershipsOf {
+        organization_id: org.id,
+        as_of,
+        include_descendants,
+        kind: Some(MembershipKind::Official),
+    };
+    Ok(memberships_of_query(org, &spec).count(conn).await?)
 }
 
 #[cfg(test)]

@@ -1,12 +1,23 @@
 //! GraphQL for organizations: the `Organization` type, its enums, the
-//! `organization` lookup and `createOrganization`. Thin: each resolver calls the service.
+//! `organization` lookup, the `organizations` list and `createOrganization`.
+//! Thin: each resolver calls the service or a loader and applies the scope.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;
 
-use super::service::{self, CreateOrganization, Lookup};
-use crate::graphql::{caller, db, parse_id};
+use super::service::{self, CreateOrganization, Lookup, OrganizationFilter};
+use crate::error::AppError;
+use crate::graphql::loaders::{Children, OrganizationId, loader_error};
+use crate::graphql::pagination::{
+    MembershipConnection, OrganizationConnection, connection, page_arg,
+};
+use crate::graphql::{caller, db, loaders, parse_id};
+use crate::members::graphql::Membership;
+use crate::members::service::{self as members, MembershipsOf};
+use crate::page::PageOf;
+
+const LIST: &str = "organization";
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 #[graphql(remote = "entity::enums::OrganizationKind")]
@@ -41,72 +52,204 @@ pub enum OrganizationStatus {
     Dissolved,
 }
 
-/// A committee or a cell of the party tree.
-pub struct Organization(pub organization::Model);
+/// A committee or a cell of the party tree. An organization reached only as
+/// the far end of a visible transfer shows its own fields but nothing under
+/// or above it.
+pub struct Organization {
+    model: organization::Model,
+    in_scope: bool,
+}
 
-impl From<organization::Model> for Organization {
-    fn from(model: organization::Model) -> Self {
-        Self(model)
+impl Organization {
+    /// An organization inside the caller's scope.
+    pub fn in_scope(model: organization::Model) -> Self {
+        Self {
+            model,
+            in_scope: true,
+        }
     }
+
+    /// An organization named by a visible event but outside the caller's scope.
+    pub fn endpoint(model: organization::Model, ctx: &crate::auth::Ctx) -> Self {
+        let in_scope = ctx.principal.sees_path(&model.path);
+        Self { model, in_scope }
+    }
+}
+
+/// An organization by id through the request's loader, if the caller may see it.
+pub async fn load_visible(
+    ctx: &Context<'_>,
+    id: i64,
+) -> async_graphql::Result<Option<Organization>> {
+    let caller = caller(ctx)?;
+    let found = loaders(ctx)?
+        .load_one(OrganizationId(id))
+        .await
+        .map_err(loader_error)?;
+    Ok(found
+        .filter(|org| caller.principal.sees_path(&org.path))
+        .map(Organization::in_scope))
 }
 
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     /// Stable code shared with other agencies' systems, e.g. SL.BL.TT.
     async fn code(&self) -> &str {
-        &self.0.code
+        &self.model.code
     }
 
     async fn name(&self) -> &str {
-        &self.0.name
+        &self.model.name
     }
 
     async fn kind(&self) -> OrganizationKind {
-        self.0.kind.into()
+        self.model.kind.into()
     }
 
     /// Set for cells only.
     async fn cell_type(&self) -> Option<CellType> {
-        self.0.cell_type.map(Into::into)
+        self.model.cell_type.map(Into::into)
     }
 
     async fn status(&self) -> OrganizationStatus {
-        self.0.status.into()
+        self.model.status.into()
     }
 
     /// Null at the root, and above the caller's scope.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
-        let Some(parent_id) = self.0.parent_id else {
-            return Ok(None);
-        };
-        let found = service::find(db(ctx)?, caller(ctx)?, Lookup::Id(parent_id))
-            .await
-            .map_err(|e| e.extend())?;
-        Ok(found.map(Organization))
+        match self.model.parent_id {
+            Some(parent_id) if self.in_scope => load_visible(ctx, parent_id).await,
+            _ => Ok(None),
+        }
     }
 
-    /// From the root down to the parent (within the caller's scope).
+    /// From the root down to the parent, as far as the caller's scope reaches.
     async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
-        let found = service::ancestors(db(ctx)?, caller(ctx)?, &self.0)
+        if !self.in_scope {
+            return Ok(Vec::new());
+        }
+        let caller = caller(ctx)?;
+        let mut ids = service::path_ids(&self.model.path);
+        ids.pop();
+        let found = loaders(ctx)?
+            .load_many(ids.into_iter().map(OrganizationId))
+            .await
+            .map_err(loader_error)?;
+        let mut ancestors: Vec<organization::Model> = found
+            .into_values()
+            .filter(|org| caller.principal.sees_path(&org.path))
+            .collect();
+        ancestors.sort_by_key(|org| org.depth);
+        Ok(ancestors.into_iter().map(Organization::in_scope).collect())
+    }
+
+    /// Direct children in id order.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<OrganizationStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrganizationConnection> {
+        let page = page_arg(LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        if !self.in_scope {
+            return Ok(connection(
+                LIST,
+                PageOf::empty(),
+                page.after,
+                |o: &organization::Model| o.id,
+                Organization::in_scope,
+            ));
+        }
+        let key = Children {
+            parent_id: self.model.id,
+            status: status.map(Into::into),
+        };
+        let all = loaders(ctx)?
+            .load_one(key)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        Ok(connection(
+            LIST,
+            PageOf::slice(all, page, |o| o.id),
+            page.after,
+            |o| o.id,
+            Organization::in_scope,
+        ))
+    }
+
+    /// Memberships open at asOf (default: now); with includeDescendants, in the whole subtree.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<DateTime<Utc>>,
+        #[graphql(default = false)] include_descendants: bool,
+        kind: Option<crate::members::graphql::MembershipKind>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<MembershipConnection> {
+        let page = page_arg(
+            crate::members::graphql::MEMBERSHIP_LIST,
+            first,
+            after.as_deref(),
+        )
+        .map_err(|e| e.extend())?;
+        let found = if self.in_scope {
+            let spec = MembershipsOf {
+                organization_id: self.model.id,
+                as_of: crate::graphql::as_of(ctx, as_of),
+                include_descendants,
+                kind: kind.map(Into::into),
+            };
+            members::memberships_of(db(ctx)?, &self.model, spec, page)
+                .await
+                .map_err(|e| e.extend())?
+        } else {
+            PageOf::empty()
+        };
+        Ok(connection(
+            crate::members::graphql::MEMBERSHIP_LIST,
+            found,
+            page.after,
+            |m| m.id,
+            Membership,
+        ))
+    }
+
+    /// OFFICIAL memberships open at asOf (default: now); with includeDescendants, in the whole subtree.
+    async fn member_count(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<DateTime<Utc>>,
+        #[graphql(default = false)] include_descendants: bool,
+    ) -> async_graphql::Result<i32> {
+        if !self.in_scope {
+            return Ok(0);
+        }
+        let as_of = crate::graphql::as_of(ctx, as_of);
+        let count = members::member_count(db(ctx)?, &self.model, as_of, include_descendants)
             .await
             .map_err(|e| e.extend())?;
-        Ok(found.into_iter().map(Organization).collect())
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
     async fn established_at(&self) -> Option<DateTime<Utc>> {
-        self.0.established_at
+        self.model.established_at
     }
 
     async fn dissolved_at(&self) -> Option<DateTime<Utc>> {
-        self.0.dissolved_at
+        self.model.dissolved_at
     }
 
     async fn dissolution_decision(&self) -> Option<&str> {
-        self.0.dissolution_decision.as_deref()
+        self.model.dissolution_decision.as_deref()
     }
 }
 
@@ -139,16 +282,50 @@ impl OrganizationQuery {
             },
             (None, Some(code)) => Lookup::Code(code),
             _ => {
-                return Err(crate::error::AppError::BadInput(
-                    "give exactly one of id or code".to_owned(),
-                )
-                .extend());
+                return Err(
+                    AppError::BadInput("give exactly one of id or code".to_owned()).extend(),
+                );
             }
         };
         let found = service::find(db(ctx)?, caller(ctx)?, lookup)
             .await
             .map_err(|e| e.extend())?;
-        Ok(found.map(Organization))
+        Ok(found.map(Organization::in_scope))
+    }
+
+    /// Organizations in the caller's scope (or the subtree `within`, itself
+    /// included), in id order.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        within: Option<String>,
+        kind: Option<OrganizationKind>,
+        cell_type: Option<CellType>,
+        status: Option<OrganizationStatus>,
+        name_contains: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<OrganizationConnection> {
+        let page = page_arg(LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        let filter = OrganizationFilter {
+            within,
+            kind: kind.map(Into::into),
+            cell_type: cell_type.map(Into::into),
+            status: status.map(Into::into),
+            name_contains,
+        };
+        let found = service::list(db(ctx)?, caller(ctx)?, filter, page)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(connection(
+            LIST,
+            found,
+            page.after,
+            |o| o.id,
+            Organization::in_scope,
+        ))
     }
 }
 
@@ -174,6 +351,6 @@ impl OrganizationMutation {
         let created = service::create(db(ctx)?, caller(ctx)?, input)
             .await
             .map_err(|e| e.extend())?;
-        Ok(Organization(created))
+        Ok(Organization::in_scope(created))
     }
 }

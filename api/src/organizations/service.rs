@@ -5,14 +5,18 @@
 use chrono::{DateTime, Utc};
 use entity::enums::{CellType, OrganizationKind, OrganizationStatus};
 use entity::organization;
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::audit::service::audited;
 use crate::auth::{Ctx, Permission, Principal, Scope};
 use crate::error::AppError;
+use crate::page::{Page, PageOf};
 
 /// How a caller names an organization.
 #[derive(Debug, Clone)]
@@ -256,6 +260,132 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// Filters of the `organizations` list.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationFilter {
+    /// Code of the subtree to list (the organization itself included).
+    pub within: Option<String>,
+    pub kind: Option<OrganizationKind>,
+    pub cell_type: Option<CellType>,
+    pub status: Option<OrganizationStatus>,
+    pub name_contains: Option<String>,
+}
+
+/// Where a search may look: `None` when `within` names nothing the caller
+/// may see (the answer is then empty); `Some(None)` for everything;
+/// `Some(Some(range))` for one subtree of materialized paths.
+pub async fn search_range<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    within: Option<&str>,
+) -> Result<Option<Option<(String, String)>>, AppError> {
+    match within {
+        Some(code) => Ok(find(conn, ctx, Lookup::Code(code.to_owned()))
+            .await?
+            .map(|root| Some(subtree_range(&root.path)))),
+        None => Ok(Some(
+            ctx.principal
+                .scope
+                .as_ref()
+                .map(|scope| subtree_range(&scope.path)),
+        )),
+    }
+}
+
+/// A `nameContains` argument, checked.
+pub fn name_filter(field: &'static str, needle: &str) -> Result<String, AppError> {
+    if needle.chars().count() > 255 || needle.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            field,
+            "must be at most 255 characters, without control characters",
+        ));
+    }
+    Ok(crate::page::like_pattern(needle))
+}
+
+/// `organizations(...)`: in id order, within the caller's scope.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    filter: OrganizationFilter,
+    page: Page,
+) -> Result<PageOf<organization::Model>, AppError> {
+    let name = filter
+        .name_contains
+        .as_deref()
+        .map(|n| name_filter("nameContains", n))
+        .transpose()?;
+    let Some(range) = search_range(conn, ctx, filter.within.as_deref()).await? else {
+        return Ok(PageOf::empty());
+    };
+    let mut query = organization::Entity::find();
+    if let Some((from, to)) = range {
+        query = query
+            .filter(organization::Column::Path.gte(from))
+            .filter(organization::Column::Path.lt(to));
+    }
+    if let Some(kind) = filter.kind {
+        query = query.filter(organization::Column::Kind.eq(kind));
+    }
+    if let Some(cell_type) = filter.cell_type {
+        query = query.filter(organization::Column::CellType.eq(cell_type));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(organization::Column::Status.eq(status));
+    }
+    if let Some(pattern) = name {
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
+                .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    let total = query.clone().count(conn).await?;
+    if let Some(after) = page.after {
+        query = query.filter(organization::Column::Id.gt(after));
+    }
+    let fetched = query
+        .order_by_asc(organization::Column::Id)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?;
+    Ok(PageOf::from_fetched(fetched, page, total))
+}
+
+/// Organizations by id, whatever the scope: for loaders, whose callers check the scope.
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<Vec<organization::Model>, AppError> {
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// The children of several organizations in one query, each list in id order.
+pub async fn children_of<C: ConnectionTrait>(
+    conn: &C,
+    parent_ids: &[i64],
+    status: Option<OrganizationStatus>,
+) -> Result<HashMap<i64, Vec<organization::Model>>, AppError> {
+    let mut query = organization::Entity::find()
+        .filter(organization::Column::ParentId.is_in(parent_ids.iter().copied()));
+    if let Some(status) = status {
+        query = query.filter(organization::Column::Status.eq(status));
+    }
+    let mut children: HashMap<i64, Vec<organization::Model>> = HashMap::new();
+    for child in query
+        .order_by_asc(organization::Column::Id)
+        .all(conn)
+        .await?
+    {
+        if let Some(parent) = child.parent_id {
+            children.entry(parent).or_default().push(child);
+        }
+    }
+    Ok(children)
 }
 
 #[cfg(test)]

@@ -1,0 +1,181 @@
+//! DataLoaders: nested objects are fetched in batches, one query per kind
+//! of object and level of the query, whatever the page size. One loader set
+//! per request, so nothing is cached across callers. The loaders fetch;
+//! resolvers still apply the caller's scope to what they return.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::ErrorExtensions;
+use async_graphql::dataloader::{DataLoader, Loader};
+use chrono::{DateTime, Utc};
+use entity::enums::{MembershipKind, OrganizationStatus};
+use entity::{member, membership, organization};
+use sea_orm::DatabaseConnection;
+
+use crate::error::AppError;
+use crate::members::service as members;
+use crate::organizations::service as organizations;
+
+/// The per-request loader set.
+pub type Loaders = DataLoader<Batch>;
+
+pub fn new_loaders(db: DatabaseConnection) -> Loaders {
+    DataLoader::new(Batch { db }, tokio::spawn)
+}
+
+/// A loader failure as a GraphQL error with its code.
+pub fn loader_error(err: Arc<AppError>) -> async_graphql::Error {
+    err.as_ref().extend()
+}
+
+pub struct Batch {
+    db: DatabaseConnection,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrganizationId(pub i64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberId(pub i64);
+
+/// A member's latest OFFICIAL membership (decides who may see the member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LatestOfficial(pub i64);
+
+/// A member's memberships open at an instant, of one kind or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipsAt {
+    pub member_id: i64,
+    pub as_of: DateTime<Utc>,
+    pub kind: Option<MembershipKind>,
+}
+
+/// Every membership of a member, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct History(pub i64);
+
+/// An organization's children, optionally of one status, in id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Children {
+    pub parent_id: i64,
+    pub status: Option<OrganizationStatus>,
+}
+
+type Loaded<K, V> = Result<HashMap<K, V>, Arc<AppError>>;
+
+impl Loader<OrganizationId> for Batch {
+    type Value = organization::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[OrganizationId]) -> Loaded<OrganizationId, organization::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = organizations::by_ids(&self.db, &ids)
+            .await
+            .map_err(Arc::new)?;
+        Ok(found
+            .into_iter()
+            .map(|org| (OrganizationId(org.id), org))
+            .collect())
+    }
+}
+
+impl Loader<MemberId> for Batch {
+    type Value = member::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[MemberId]) -> Loaded<MemberId, member::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = members::by_ids(&self.db, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|m| (MemberId(m.id), m)).collect())
+    }
+}
+
+impl Loader<LatestOfficial> for Batch {
+    type Value = membership::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[LatestOfficial]) -> Loaded<LatestOfficial, membership::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = members::latest_officials(&self.db, &ids)
+            .await
+            .map_err(Arc::new)?;
+        Ok(found
+            .into_iter()
+            .map(|(id, m)| (LatestOfficial(id), m))
+            .collect())
+    }
+}
+
+impl Loader<MembershipsAt> for Batch {
+    type Value = Vec<membership::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[MembershipsAt]) -> Loaded<MembershipsAt, Vec<membership::Model>> {
+        // One query per distinct (instant, kind): usually one for the whole batch.
+        let mut groups: HashMap<(DateTime<Utc>, Option<MembershipKind>), Vec<i64>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.as_of, key.kind))
+                .or_default()
+                .push(key.member_id);
+        }
+        let mut loaded = HashMap::new();
+        for ((as_of, kind), ids) in groups {
+            let found = members::memberships_at(&self.db, &ids, as_of, kind)
+                .await
+                .map_err(Arc::new)?;
+            for id in ids {
+                let rows = found.get(&id).cloned().unwrap_or_default();
+                loaded.insert(
+                    MembershipsAt {
+                        member_id: id,
+                        as_of,
+                        kind,
+                    },
+                    rows,
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<History> for Batch {
+    type Value = Vec<membership::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[History]) -> Loaded<History, Vec<membership::Model>> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found = members::histories(&self.db, &ids).await.map_err(Arc::new)?;
+        Ok(ids
+            .into_iter()
+            .map(|id| (History(id), found.remove(&id).unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<Children> for Batch {
+    type Value = Vec<organization::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Children]) -> Loaded<Children, Vec<organization::Model>> {
+        let mut groups: HashMap<Option<OrganizationStatus>, Vec<i64>> = HashMap::new();
+        for key in keys {
+            groups.entry(key.status).or_default().push(key.parent_id);
+        }
+        let mut loaded = HashMap::new();
+        for (status, parents) in groups {
+            let mut found = organizations::children_of(&self.db, &parents, status)
+                .await
+                .map_err(Arc::new)?;
+            for parent_id in parents {
+                loaded.insert(
+                    Children { parent_id, status },
+                    found.remove(&parent_id).unwrap_or_default(),
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}

@@ -1,0 +1,5 @@
+//! Transfers: the events that move members between cells, and the ordered
+//! change feed that other systems follow.
+
+pub mod graphql;
+pub mod service;

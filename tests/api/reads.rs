@@ -1,0 +1,290 @@
+//! The GraphQL read API: lists with filters, cursor pagination, time travel,
+//! subtrees, the change feed, and a constant number of SQL statements per
+//! query whatever the page size.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+use entity::enums::{CellType, OrganizationKind, OrganizationStatus};
+use entity::organization;
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, token_for};
+
+/// Inserts `count` cells under one commune directly, for paging tests.
+async fn bulk_cells(app: &TestApp, parent_code: &str, count: usize) {
+    let parent = organization::Entity::find()
+        .filter(organization::Column::Code.eq(parent_code))
+        .one(app.db())
+        .await
+        .expect("read")
+        .expect("parent");
+    let now = Utc::now();
+    let rows: Vec<organization::ActiveModel> = (0..count)
+        .map(|i| organization::ActiveModel {
+            code: Set(format!("{parent_code}.B{i:04}")),
+            name: Set(format!("Chi bộ số {i}")),
+            kind: Set(OrganizationKind::Cell),
+            cell_type: Set(Some(if i % 3 == 0 {
+                CellType::Agency
+            } else {
+                CellType::Residential
+            })),
+            status: Set(OrganizationStatus::Active),
+            parent_id: Set(Some(parent.id)),
+            path: Set(format!("{}pending-{i}/", parent.path)),
+            depth: Set(parent.depth + 1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(200) {
+        organization::Entity::insert_many(chunk.to_vec())
+            .exec(app.db())
+            .await
+            .expect("insert cells");
+    }
+    let fix_paths = format!(
+        "UPDATE organization SET path = '{}' || CAST(id AS TEXT) || '/' WHERE path LIKE '{}pending-%'",
+        parent.path, parent.path
+    );
+    app.db()
+        .execute_unprepared(&fix_paths)
+        .await
+        .expect("paths");
+}
+
+/// Pages through a connection field of `Query` and returns every node's code.
+async fn page_through(app: &TestApp, field: &str, args: &str, first: i32) -> (Vec<String>, i64) {
+    let mut codes = Vec::new();
+    let mut after: Option<String> = None;
+    let mut total;
+    loop {
+        let query = format!(
+            "query($after: String) {{ {field}({args} first: {first}, after: $after) {{ totalCount edges {{ cursor node {{ code }} }} pageInfo {{ hasNextPage endCursor }} }} }}"
+        );
+        let answer = app.graphql(&query, json!({ "after": after })).await;
+        let connection = &answer["data"][field];
+        assert!(answer.get("errors").is_none(), "{answer}");
+        total = connection["totalCount"].as_i64().expect("totalCount");
+        let edges = connection["edges"].as_array().expect("edges");
+        assert!(edges.len() <= first as usize);
+        codes.extend(
+            edges
+                .iter()
+                .map(|e| e["node"]["code"].as_str().expect("code").to_owned()),
+        );
+        if connection["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    (codes, total)
+}
+
+on_both_backends! {
+    async fn paging_through_1234_items_returns_each_exactly_once(app: TestApp) {
+        app.create_organization("SL", "DISTRICT_COMMITTEE", None, None).await;
+        app.create_organization("SL.BL", "GRASSROOTS_COMMITTEE", None, Some("SL")).await;
+        bulk_cells(&app, "SL.BL", 1234).await;
+        let expected: HashSet<String> = (0..1234).map(|i| format!("SL.BL.B{i:04}")).collect();
+        for first in [1, 7, 500] {
+            let (codes, total) = page_through(&app, "organizations", "kind: CELL,", first).await;
+            assert_eq!(total, 1234, "first: {first}");
+            assert_eq!(codes.len(), 1234, "first: {first}");
+            assert_eq!(codes.iter().cloned().collect::<HashSet<_>>(), expected, "first: {first}");
+        }
+        // The same through children, a nested connection.
+        let answer = app
+            .graphql("{ organization(code: \"SL.BL\") { children(first: 500) { totalCount edges { node { code } } pageInfo { hasNextPage } } } }", json!({}))
+            .await;
+        let children = &answer["data"]["organization"]["children"];
+        assert_eq!(children["totalCount"], 1234, "{answer}");
+        assert_eq!(children["edges"].as_array().expect("edges").len(), 500);
+        assert_eq!(children["pageInfo"]["hasNextPage"], true);
+    }
+}
+
+on_both_backends! {
+    async fn page_sizes_and_cursors_are_checked(app: TestApp) {
+        app.seed_district().await;
+        for first in [0, -1, 501] {
+            for query in [
+                "query($first: Int) { organizations(first: $first) { totalCount } }",
+                "query($first: Int) { members(first: $first) { totalCount } }",
+                "query($first: Int) { transferEvents(first: $first) { totalCount } }",
+                "query($first: Int) { organization(code: \"SL\") { children(first: $first) { totalCount } } }",
+            ] {
+                let answer = app.graphql(query, json!({ "first": first })).await;
+                assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{query} with {first}: {answer}");
+            }
+        }
+        let answer = app.graphql("{ organizations(after: \"not-a-cursor\") { totalCount } }", json!({})).await;
+        assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{answer}");
+        // A cursor of another list is refused too.
+        let members = app.graphql("{ members(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+        let cursor = members["data"]["members"]["pageInfo"]["endCursor"].clone();
+        let answer = app.graphql("query($after: String) { organizations(after: $after) { totalCount } }", json!({ "after": cursor })).await;
+        assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{answer}");
+        // Absent `first` means 50.
+        let answer = app.graphql("{ organizations { edges { cursor } } }", json!({})).await;
+        assert_eq!(answer["data"]["organizations"]["edges"].as_array().expect("edges").len(), 7);
+    }
+}
+
+fn codes(connection: &Value) -> Vec<&str> {
+    connection["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["code"].as_str().expect("code"))
+        .collect()
+}
+
+on_both_backends! {
+    async fn organization_filters_narrow_the_list(app: TestApp) {
+        app.seed_district().await;
+        app.create_organization("SL.BL.R2", "CELL", Some("RESIDENTIAL"), Some("SL.BL")).await;
+        crate::organizations::dissolve_directly(&app, "SL.BL.R2").await;
+        let list = |args: &'static str| {
+            let app = app.clone();
+            async move { app.graphql(&format!("{{ organizations({args}) {{ totalCount edges {{ node {{ code }} }} }} }}"), json!({})).await }
+        };
+        assert_eq!(codes(&list("kind: GRASSROOTS_COMMITTEE").await["data"]["organizations"]), ["SL.BL", "SL.YT"]);
+        assert_eq!(codes(&list("cellType: AGENCY").await["data"]["organizations"]), ["SL.BL.CQ", "SL.YT.CQ"]);
+        assert_eq!(codes(&list("status: DISSOLVED").await["data"]["organizations"]), ["SL.BL.R2"]);
+        assert_eq!(codes(&list("within: \"SL.YT\"").await["data"]["organizations"]), ["SL.YT", "SL.YT.R1", "SL.YT.CQ"]);
+        assert_eq!(codes(&list("within: \"SL.BL\", kind: CELL, status: ACTIVE").await["data"]["organizations"]), ["SL.BL.R1", "SL.BL.CQ"]);
+        assert_eq!(codes(&list("nameContains: \"yt.cq\"").await["data"]["organizations"]), ["SL.YT.CQ"]);
+        assert_eq!(codes(&list("nameContains: \"%\"").await["data"]["organizations"]), Vec::<&str>::new(), "wildcards are literal");
+        assert_eq!(list("within: \"NO.SUCH\"").await["data"]["organizations"]["totalCount"], 0);
+        // A scoped caller's list stops at the scope, and `within` outside it is empty.
+        let reader = token_for(api::auth::Role::Reader, Some("SL.BL"));
+        let answer = app.graphql_as(&reader, "{ organizations { edges { node { code } } } }", json!({})).await;
+        assert_eq!(codes(&answer["data"]["organizations"]), ["SL.BL", "SL.BL.R1", "SL.BL.CQ", "SL.BL.R2"]);
+        let answer = app.graphql_as(&reader, "{ organizations(within: \"SL.YT\") { totalCount } }", json!({})).await;
+        assert_eq!(answer["data"]["organizations"]["totalCount"], 0);
+    }
+}
+
+on_both_backends! {
+    async fn member_lists_follow_scope_and_filters(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let ids = |answer: &Value| -> Vec<String> {
+            answer["data"]["members"]["edges"].as_array().expect("edges").iter().map(|e| e["node"]["id"].as_str().expect("id").to_owned()).collect()
+        };
+        let all = app.graphql("{ members { totalCount edges { node { id } } } }", json!({})).await;
+        assert_eq!(ids(&all), [seeded.bl_member.clone(), seeded.yt_member.clone()]);
+        let within = app.graphql("{ members(within: \"SL.YT\") { edges { node { id } } } }", json!({})).await;
+        assert_eq!(ids(&within), std::slice::from_ref(&seeded.yt_member));
+        let named = app.graphql("{ members(nameContains: \"văn an\") { totalCount } }", json!({})).await;
+        assert_eq!(named["data"]["members"]["totalCount"], 2, "{named}");
+        let status = app.graphql("{ members(status: PROBATIONARY) { totalCount } }", json!({})).await;
+        assert_eq!(status["data"]["members"]["totalCount"], 0);
+        let scoped = app.graphql_as(&token_for(api::auth::Role::Reader, Some("SL.BL")), "{ members { edges { node { id nationalId } } } }", json!({})).await;
+        assert_eq!(ids(&scoped), std::slice::from_ref(&seeded.bl_member));
+        assert_eq!(scoped["data"]["members"]["edges"][0]["node"]["nationalId"], "********0001");
+    }
+}
+
+on_both_backends! {
+    async fn time_travel_and_subtrees_answer_what_was_true(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let query = "query($id: ID!, $asOf: DateTime) { member(id: $id) { membership(asOf: $asOf) { organization { code } startedAt endedAt }
+                       history { organization { code } } temporaryMemberships { id } } }";
+        let before = app.graphql(query, json!({ "id": seeded.bl_member, "asOf": "2010-05-18T23:59:59Z" })).await;
+        assert_eq!(before["data"]["member"]["membership"], Value::Null, "{before}");
+        let after = app.graphql(query, json!({ "id": seeded.bl_member, "asOf": "2012-01-01T07:00:00+07:00" })).await;
+        assert_eq!(after["data"]["member"]["membership"]["organization"]["code"], "SL.BL.R1", "{after}");
+        assert_eq!(after["data"]["member"]["history"], json!([{ "organization": { "code": "SL.BL.R1" } }]));
+        assert_eq!(after["data"]["member"]["temporaryMemberships"], json!([]));
+
+        let district = "query($asOf: DateTime) { organization(code: \"SL\") {
+              direct: memberCount(asOf: $asOf) all: memberCount(asOf: $asOf, includeDescendants: true)
+              members(asOf: $asOf, includeDescendants: true) { totalCount edges { node { member { id } organization { code } } } } } }";
+        let now = app.graphql(district, json!({ "asOf": null })).await;
+        assert_eq!(now["data"]["organization"]["direct"], 0, "{now}");
+        assert_eq!(now["data"]["organization"]["all"], 2);
+        assert_eq!(now["data"]["organization"]["members"]["totalCount"], 2);
+        let then = app.graphql(district, json!({ "asOf": "2009-01-01T00:00:00Z" })).await;
+        assert_eq!(then["data"]["organization"]["all"], 0, "{then}");
+        let cell = app.graphql("{ organization(code: \"SL.BL.R1\") { memberCount members(kind: OFFICIAL) { totalCount } } }", json!({})).await;
+        assert_eq!(cell["data"]["organization"]["memberCount"], 1);
+        assert_eq!(cell["data"]["organization"]["members"]["totalCount"], 1);
+    }
+}
+
+on_both_backends! {
+    async fn the_feed_lists_visible_events_by_sequence(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let feed = "query($within: String, $after: String) { transferEvents(within: $within, after: $after) { totalCount
+                      edges { cursor node { sequence externalId reason from { code } to { code } member { id } submittedBy } } } }";
+        let all = app.graphql(feed, json!({})).await;
+        let edges = all["data"]["transferEvents"]["edges"].as_array().expect("edges").clone();
+        assert_eq!(edges.len(), 2, "{all}");
+        assert_eq!(edges[0]["node"]["sequence"], 1);
+        assert_eq!(edges[1]["node"]["sequence"], 2);
+        assert_eq!(edges[0]["node"]["reason"], "ADMISSION");
+        assert_eq!(edges[0]["node"]["from"], Value::Null);
+        assert_eq!(edges[0]["node"]["to"]["code"], "SL.BL.R1");
+        assert_eq!(edges[0]["node"]["member"]["id"], seeded.bl_member.as_str());
+        let after_first = app.graphql(feed, json!({ "after": edges[0]["cursor"] })).await;
+        assert_eq!(after_first["data"]["transferEvents"]["edges"].as_array().expect("edges").len(), 1);
+        let within = app.graphql(feed, json!({ "within": "SL.YT" })).await;
+        assert_eq!(within["data"]["transferEvents"]["totalCount"], 1);
+        let scoped = app.graphql_as(&token_for(api::auth::Role::Integrator, Some("SL.BL")), feed, json!({})).await;
+        assert_eq!(scoped["data"]["transferEvents"]["totalCount"], 1, "{scoped}");
+        let own = app.graphql("query($id: ID!) { member(id: $id) { transfers { totalCount edges { node { externalId } } } } }", json!({ "id": seeded.yt_member })).await;
+        assert_eq!(own["data"]["member"]["transfers"]["edges"][0]["node"]["externalId"], "admission-001080000002");
+    }
+}
+
+/// Asserts that a page of 42 costs no more statements than a page of 3,
+/// give or take `levels`: loaders batch per level of the query, and whether
+/// two levels' batches merge depends on timing (1 ms batching window), not
+/// on the page size. An N+1 would add one statement per extra row (39 here).
+async fn assert_constant_statements(app: &TestApp, name: &str, query: &str, levels: u64) {
+    let small = statements_for(app, query, json!({ "first": 3 })).await;
+    let large = statements_for(app, query, json!({ "first": 42 })).await;
+    assert!(
+        large <= small + levels,
+        "{name}: {small} statements for 3 rows, {large} for 42"
+    );
+}
+
+/// Statements the server runs to answer one query.
+async fn statements_for(app: &TestApp, query: &str, variables: Value) -> u64 {
+    let before = app.statements();
+    let answer = app.graphql(query, variables).await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    app.statements() - before
+}
+
+on_both_backends! {
+    async fn nested_queries_cost_the_same_statements_whatever_the_page_size(app: TestApp) {
+        app.seed_district().await;
+        for i in 0..40 {
+            let cell = if i % 2 == 0 { "SL.BL.R1" } else { "SL.YT.R1" };
+            app.register_member(&format!("0050000000{i:02}"), cell, Some(cell)).await;
+        }
+        let members = "query($first: Int) { members(first: $first) { totalCount edges { node { fullName nationalId residenceCell { code }
+                         membership { startedAt organization { name parent { name } ancestors { code } } } history { id } } } } }";
+        assert_constant_statements(&app, "members", members, 3).await;
+
+        bulk_cells(&app, "SL.YT", 40).await;
+        let organizations = "query($first: Int) { organizations(first: $first) { edges { node { code parent { code } ancestors { code }
+                               children { totalCount edges { node { code parent { name } } } } } } } }";
+        assert_constant_statements(&app, "organizations", organizations, 3).await;
+
+        let memberships = "query($first: Int) { organization(code: \"SL\") { members(includeDescendants: true, first: $first) { edges { node {
+                             startedAt member { fullName residenceCell { code } } organization { code parent { code } } } } } } }";
+        assert_constant_statements(&app, "memberships", memberships, 3).await;
+
+        let feed = "query($first: Int) { transferEvents(first: $first) { edges { node { sequence member { fullName } from { code } to { code parent { code } } } } } }";
+        assert_constant_statements(&app, "feed", feed, 3).await;
+    }
+}
