@@ -262,8 +262,8 @@ pub struct RegisterMemberInput {
     birth_date: Option<Date>,
     admitted_on: Option<Date>,
     official_on: Option<Date>,
-    #[graphql(default_with = "MemberStatus::Probationary")]
-    status: MemberStatus,
+    #[graphql(default_with = "Some(MemberStatus::Probationary)")]
+    status: Option<MemberStatus>,
     /// The cell the member is admitted into.
     organization_code: String,
     residence_cell_code: Option<String>,
@@ -350,7 +350,7 @@ impl MemberMutation {
             birth_date: input.birth_date.map(|d| d.0),
             admitted_on: input.admitted_on.map(|d| d.0),
             official_on: input.official_on.map(|d| d.0),
-            status: input.status.into(),
+            status: input.status.unwrap_or(MemberStatus::Probationary).into(),
             organization_code: input.organization_code,
             residence_cell_code: input.residence_cell_code,
             external_id: input.external_id,

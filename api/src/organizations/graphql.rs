@@ -190,7 +190,7 @@ impl Organization {
         &self,
         ctx: &Context<'_>,
         as_of: Option<DateTime<Utc>>,
-        #[graphql(default = false)] include_descendants: bool,
+        #[graphql(default_with = "Some(false)")] include_descendants: Option<bool>,
         kind: Option<crate::members::graphql::MembershipKind>,
         first: Option<i32>,
         after: Option<String>,
@@ -205,7 +205,7 @@ impl Organization {
             let spec = MembershipsOf {
                 organization_id: self.model.id,
                 as_of: crate::graphql::as_of(ctx, as_of),
-                include_descendants,
+                include_descendants: include_descendants.unwrap_or(false),
                 kind: kind.map(Into::into),
             };
             members::memberships_of(db(ctx)?, &self.model, spec, page)
@@ -228,13 +228,13 @@ impl Organization {
         &self,
         ctx: &Context<'_>,
         as_of: Option<DateTime<Utc>>,
-        #[graphql(default = false)] include_descendants: bool,
+        #[graphql(default_with = "Some(false)")] include_descendants: Option<bool>,
     ) -> async_graphql::Result<i32> {
         if !self.in_scope {
             return Ok(0);
         }
         let as_of = crate::graphql::as_of(ctx, as_of);
-        let count = members::member_count(db(ctx)?, &self.model, as_of, include_descendants)
+        let count = members::member_count(db(ctx)?, &self.model, as_of, include_descendants.unwrap_or(false))
             .await
             .map_err(|e| e.extend())?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
