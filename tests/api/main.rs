@@ -17,3 +17,4 @@ mod organizations;
 mod reads;
 mod schema;
 mod startup;
+mod transfers;

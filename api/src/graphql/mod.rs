@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::members::graphql::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::state::AppState;
-use crate::transfers::graphql::TransferQuery;
+use crate::transfers::graphql::{TransferMutation, TransferQuery};
 
 /// Deepest query accepted; the standard introspection query needs 15.
 pub const MAX_DEPTH: usize = 16;
@@ -57,7 +57,7 @@ pub struct QueryRoot(
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(OrganizationMutation, MemberMutation);
+pub struct MutationRoot(OrganizationMutation, MemberMutation, TransferMutation);
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 

@@ -234,9 +234,14 @@ impl Organization {
             return Ok(0);
         }
         let as_of = crate::graphql::as_of(ctx, as_of);
-        let count = members::member_count(db(ctx)?, &self.model, as_of, include_descendants.unwrap_or(false))
-            .await
-            .map_err(|e| e.extend())?;
+        let count = members::member_count(
+            db(ctx)?,
+            &self.model,
+            as_of,
+            include_descendants.unwrap_or(false),
+        )
+        .await
+        .map_err(|e| e.extend())?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 

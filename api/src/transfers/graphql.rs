@@ -1,11 +1,11 @@
 //! GraphQL for transfer events: the `TransferEvent` type and the ordered
 //! change feed `transferEvents`.
 
-use async_graphql::{Context, Enum, ErrorExtensions, ID, Object};
+use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::transfer_event;
 
-use super::service;
+use super::service::{self, MemberRef, TransferOutcome, TransferRequest};
 use crate::error::AppError;
 use crate::graphql::loaders::{MemberId, OrganizationId, loader_error};
 use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
@@ -143,5 +143,141 @@ impl TransferQuery {
             |e| e.sequence,
             TransferEvent,
         ))
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum TransferStatus {
+    /// Applied now.
+    Applied,
+    /// Same externalId and same content as an event applied earlier: nothing changed, the earlier event is returned.
+    Duplicate,
+    /// Not applied; error says why. Nothing changed.
+    Rejected,
+}
+
+/// Why an item was rejected.
+#[derive(SimpleObject)]
+pub struct ErrorInfo {
+    /// Machine-readable: BAD_USER_INPUT, NOT_FOUND, FORBIDDEN, CONFLICT, ...
+    code: String,
+    message: String,
+}
+
+/// The answer for one submitted transfer.
+#[derive(SimpleObject)]
+pub struct TransferResult {
+    external_id: String,
+    status: TransferStatus,
+    event: Option<TransferEvent>,
+    error: Option<ErrorInfo>,
+}
+
+impl TransferResult {
+    /// In-band answer; only failures the caller should retry (database
+    /// unavailable, internal errors) become GraphQL errors.
+    fn from_outcome(
+        external_id: String,
+        outcome: Result<TransferOutcome, AppError>,
+    ) -> async_graphql::Result<Self> {
+        match outcome {
+            Ok(TransferOutcome::Applied(event)) => Ok(Self {
+                external_id,
+                status: TransferStatus::Applied,
+                event: Some(TransferEvent(event)),
+                error: None,
+            }),
+            Ok(TransferOutcome::Duplicate(event)) => Ok(Self {
+                external_id,
+                status: TransferStatus::Duplicate,
+                event: Some(TransferEvent(event)),
+                error: None,
+            }),
+            Err(err @ (AppError::Internal(_) | AppError::Unavailable(_))) => Err(err.extend()),
+            Err(err) => Ok(Self {
+                external_id,
+                status: TransferStatus::Rejected,
+                event: None,
+                error: Some(ErrorInfo {
+                    code: err.code().as_str().to_owned(),
+                    message: err.to_string(),
+                }),
+            }),
+        }
+    }
+}
+
+#[derive(InputObject)]
+pub struct TransferInput {
+    /// Idempotency key, unique per submitter: 1 to 128 of A-Z a-z 0-9 . _ : -
+    external_id: String,
+    member_id: Option<ID>,
+    member_national_id: Option<String>,
+    /// If given, must be where the member is now (an optimistic check).
+    from_organization_code: Option<String>,
+    to_organization_code: String,
+    #[graphql(default_with = "Some(MembershipKind::Official)")]
+    kind: Option<MembershipKind>,
+    reason: TransferReason,
+    decision_ref: Option<String>,
+    /// Default: now.
+    effective_at: Option<DateTime<Utc>>,
+}
+
+impl From<TransferInput> for TransferRequest {
+    fn from(input: TransferInput) -> Self {
+        let member = match (input.member_id, input.member_national_id) {
+            // An id that cannot be one names nobody: NOT_FOUND, like any unknown id.
+            (Some(id), None) => Some(MemberRef::Id(crate::graphql::parse_id(&id).unwrap_or(0))),
+            (None, Some(national_id)) => Some(MemberRef::NationalId(national_id)),
+            _ => None,
+        };
+        TransferRequest {
+            external_id: input.external_id,
+            member,
+            from_code: input.from_organization_code,
+            to_code: input.to_organization_code,
+            kind: input.kind.unwrap_or(MembershipKind::Official).into(),
+            reason: input.reason.into(),
+            decision_ref: input.decision_ref,
+            effective_at: input.effective_at.map(crate::clock::truncate),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct TransferMutation;
+
+#[Object]
+impl TransferMutation {
+    /// Applies one transfer; safe to retry with the same externalId.
+    async fn submit_transfer(
+        &self,
+        ctx: &Context<'_>,
+        input: TransferInput,
+    ) -> async_graphql::Result<TransferResult> {
+        let external_id = input.external_id.clone();
+        let outcome = service::submit(db(ctx)?, caller(ctx)?, input.into()).await;
+        TransferResult::from_outcome(external_id, outcome)
+    }
+
+    /// At most 500 inputs; each applied or rejected on its own.
+    async fn submit_transfers(
+        &self,
+        ctx: &Context<'_>,
+        inputs: Vec<TransferInput>,
+    ) -> async_graphql::Result<Vec<TransferResult>> {
+        let keys: Vec<String> = inputs
+            .iter()
+            .map(|input| input.external_id.clone())
+            .collect();
+        let requests = inputs.into_iter().map(Into::into).collect();
+        let outcomes = service::submit_batch(db(ctx)?, caller(ctx)?, requests)
+            .await
+            .map_err(|e| e.extend())?;
+        keys.into_iter()
+            .zip(outcomes)
+            .map(|(key, outcome)| TransferResult::from_outcome(key, outcome))
+            .collect()
     }
 }

@@ -1,17 +1,26 @@
-//! Reading transfer events: the change feed in sequence order, and a
-//! member's own events. An event is visible when its source or destination
-//! lies in the caller's scope.
+//! Transfers: applying one (the domain operation every entry point uses,
+//! in one transaction, idempotent per submitter and key), batches, and
+//! reading events: the change feed in sequence order and a member's own
+//! events. An event is visible when its source or destination lies in the
+//! caller's scope.
 
-use entity::{organization, transfer_event};
+use chrono::{DateTime, Utc};
+use entity::enums::{
+    MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus, TransferReason,
+};
+use entity::{member, membership, organization, transfer_event};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
+use sha2::{Digest, Sha256};
 
-use crate::auth::Ctx;
+use crate::audit::service::audited;
+use crate::auth::{Ctx, Permission};
 use crate::error::AppError;
-use crate::organizations::service as organizations;
+use crate::members::service::{self as members, MemberLookup};
+use crate::organizations::service::{self as organizations, Lookup};
 use crate::page::{Page, PageOf};
 
 fn touching(range: &(String, String)) -> Condition {
@@ -74,4 +83,405 @@ pub async fn of_member<C: ConnectionTrait>(
         .all(conn)
         .await?;
     Ok(PageOf::from_fetched(fetched, page, total))
+}
+
+/// How a transfer names its member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRef {
+    Id(i64),
+    NationalId(String),
+}
+
+/// One transfer as the API layers hand it over (GraphQL `TransferInput`, REST events).
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    pub external_id: String,
+    /// `None` when the caller named no member (or both ways): refused as bad input.
+    pub member: Option<MemberRef>,
+    pub from_code: Option<String>,
+    pub to_code: String,
+    pub kind: MembershipKind,
+    pub reason: TransferReason,
+    pub decision_ref: Option<String>,
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// What happened to one transfer.
+#[derive(Debug, Clone)]
+pub enum TransferOutcome {
+    /// Applied now.
+    Applied(transfer_event::Model),
+    /// The same key and content were applied before: nothing changed.
+    Duplicate(transfer_event::Model),
+}
+
+impl TransferOutcome {
+    pub fn event(&self) -> &transfer_event::Model {
+        match self {
+            Self::Applied(event) | Self::Duplicate(event) => event,
+        }
+    }
+}
+
+/// Most transfers in one batch.
+pub const MAX_BATCH: usize = 500;
+
+/// Hash of the request as given, defaults filled in (an absent `effectiveAt`
+/// stays absent: "now" differs on every retry). Byte-exact: look-alike keys
+/// and values are different requests.
+fn request_hash(request: &TransferRequest) -> String {
+    let member = match &request.member {
+        Some(MemberRef::Id(id)) => serde_json::json!({ "id": id }),
+        Some(MemberRef::NationalId(national_id)) => {
+            serde_json::json!({ "nationalId": national_id })
+        }
+        None => serde_json::Value::Null,
+    };
+    let canonical = serde_json::json!([
+        "transfer",
+        member,
+        request.from_code,
+        request.to_code,
+        request.kind,
+        request.reason,
+        request.decision_ref,
+        request
+            .effective_at
+            .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
+    ]);
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+/// Checks what needs no database.
+fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppError> {
+    members::validate_external_id(&request.external_id)?;
+    match &request.member {
+        None => {
+            return Err(AppError::invalid(
+                "memberId",
+                "give exactly one of memberId or memberNationalId",
+            ));
+        }
+        Some(MemberRef::NationalId(national_id)) => {
+            members::validate_national_id("memberNationalId", national_id)?
+        }
+        Some(MemberRef::Id(_)) => {}
+    }
+    organizations::validate_code("toOrganizationCode", &request.to_code)?;
+    if let Some(from) = &request.from_code {
+        organizations::validate_code("fromOrganizationCode", from)?;
+    }
+    if request.reason == TransferReason::Admission {
+        return Err(AppError::invalid(
+            "reason",
+            "ADMISSION is recorded by registerMember",
+        ));
+    }
+    if request.reason == TransferReason::Return && request.kind != MembershipKind::Temporary {
+        return Err(AppError::invalid(
+            "reason",
+            "RETURN ends a temporary activity: use kind TEMPORARY",
+        ));
+    }
+    if let Some(decision) = &request.decision_ref {
+        if decision.is_empty()
+            || decision.chars().count() > 255
+            || decision.chars().any(char::is_control)
+        {
+            return Err(AppError::invalid(
+                "decisionRef",
+                "must be 1 to 255 characters, without control characters",
+            ));
+        }
+    }
+    if request
+        .effective_at
+        .is_some_and(|at| at > now + crate::clock::FUTURE_TOLERANCE)
+    {
+        return Err(AppError::invalid(
+            "effectiveAt",
+            "must not be more than 5 minutes in the future",
+        ));
+    }
+    Ok(())
+}
+
+async fn earlier_event<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    external_id: &str,
+) -> Result<Option<transfer_event::Model>, AppError> {
+    Ok(transfer_event::Entity::find()
+        .filter(transfer_event::Column::Submitter.eq(&ctx.principal.subject))
+        .filter(transfer_event::Column::ExternalId.eq(external_id))
+        .one(conn)
+        .await?)
+}
+
+fn replay(earlier: transfer_event::Model, hash: &str) -> Result<TransferOutcome, AppError> {
+    if earlier.request_hash == hash {
+        Ok(TransferOutcome::Duplicate(earlier))
+    } else {
+        Err(AppError::Conflict(
+            "externalId: already used for a different request".to_owned(),
+        ))
+    }
+}
+
+/// Applies one transfer in one transaction: closes the member's open
+/// membership of that kind at `effectiveAt`, opens the new one, appends the
+/// event with the next feed sequence and the audit row. Every rule refuses
+/// with its code and nothing changed. A retry with the same key and content
+/// answers DUPLICATE with the original event.
+pub async fn submit(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    request: TransferRequest,
+) -> Result<TransferOutcome, AppError> {
+    let target = format!("{}:{}", request.to_code, request.external_id);
+    let hash = request_hash(&request);
+    let caller = ctx.clone();
+    let work_hash = hash.clone();
+    let external_id = request.external_id.clone();
+    let result = audited(db, ctx, "submitTransfer", &target, move |txn| {
+        Box::pin(async move { apply(txn, &caller, request, work_hash).await })
+    })
+    .await;
+    match result {
+        // Two submissions of one key raced past the check: the loser reads the winner's event.
+        Err(AppError::Conflict(message)) => match earlier_event(db, ctx, &external_id).await? {
+            Some(earlier) => replay(earlier, &hash),
+            None => Err(AppError::Conflict(message)),
+        },
+        other => other,
+    }
+}
+
+/// Applies each transfer on its own, answering per item in input order.
+/// More than 500 is refused whole, with nothing applied.
+pub async fn submit_batch(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    requests: Vec<TransferRequest>,
+) -> Result<Vec<Result<TransferOutcome, AppError>>, AppError> {
+    if requests.len() > MAX_BATCH {
+        return Err(AppError::LimitExceeded(format!(
+            "a batch holds at most {MAX_BATCH} transfers; this one has {}",
+            requests.len()
+        )));
+    }
+    if requests.is_empty() {
+        return Err(AppError::BadInput(
+            "a batch holds at least one transfer".to_owned(),
+        ));
+    }
+    let mut results = Vec::with_capacity(requests.len());
+    for request in requests {
+        results.push(submit(db, ctx, request).await);
+    }
+    Ok(results)
+}
+
+async fn apply(
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    request: TransferRequest,
+    hash: String,
+) -> Result<(TransferOutcome, String), AppError> {
+    ctx.principal.require(Permission::SubmitTransfers)?;
+    let now = crate::clock::now();
+    validate(&request, now)?;
+
+    let member_ref = request.member.clone().ok_or(AppError::NotFound("member"))?;
+    let lookup = match member_ref {
+        MemberRef::Id(id) => MemberLookup::Id(id),
+        MemberRef::NationalId(national_id) => MemberLookup::NationalId(national_id),
+    };
+    let member = members::find(txn, ctx, lookup)
+        .await?
+        .ok_or(AppError::NotFound("member"))?
+        .model;
+    // One transfer of a member at a time (PostgreSQL; SQLite writers are serial already).
+    member::Entity::find_by_id(member.id)
+        .lock_exclusive()
+        .one(txn)
+        .await?;
+
+    if let Some(earlier) = earlier_event(txn, ctx, &request.external_id).await? {
+        let outcome = replay(earlier, &hash)?;
+        let path = organizations::find(txn, ctx, Lookup::Id(outcome.event().to_organization_id))
+            .await?
+            .map(|org| org.path)
+            .unwrap_or_default();
+        return Ok((outcome, path));
+    }
+
+    if matches!(
+        member.status,
+        MemberStatus::Removed | MemberStatus::Deceased
+    ) {
+        let status = if member.status == MemberStatus::Removed {
+            "REMOVED"
+        } else {
+            "DECEASED"
+        };
+        return Err(AppError::Conflict(format!("the member is {status}")));
+    }
+    let destination = organizations::find(txn, ctx, Lookup::Code(request.to_code.clone()))
+        .await?
+        .ok_or(AppError::NotFound("destination organization"))?;
+    if destination.kind != OrganizationKind::Cell
+        || destination.status != OrganizationStatus::Active
+    {
+        return Err(AppError::Conflict(
+            "toOrganizationCode: the destination is not an ACTIVE CELL".to_owned(),
+        ));
+    }
+    let effective_at = request.effective_at.unwrap_or(now);
+
+    let official = membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member.id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .filter(membership::Column::EndedAt.is_null())
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::Conflict("the member has no open official membership".to_owned())
+        })?;
+
+    // Which membership closes (if any), and which cell the event comes from.
+    let (closing, from_id) = match (request.kind, request.reason) {
+        (MembershipKind::Official, _) => {
+            if official.organization_id == destination.id {
+                return Err(AppError::Conflict(
+                    "toOrganizationCode: the member is already in this cell".to_owned(),
+                ));
+            }
+            (Some(official.clone()), official.organization_id)
+        }
+        (MembershipKind::Temporary, TransferReason::Return) => {
+            if destination.id != official.organization_id {
+                return Err(AppError::Conflict(
+                    "toOrganizationCode: a RETURN goes back to the member's official cell"
+                        .to_owned(),
+                ));
+            }
+            let open_temporary = membership::Entity::find()
+                .filter(membership::Column::MemberId.eq(member.id))
+                .filter(membership::Column::Kind.eq(MembershipKind::Temporary))
+                .filter(membership::Column::EndedAt.is_null())
+                .all(txn)
+                .await?;
+            let from = match &request.from_code {
+                Some(code) => organizations::find(txn, ctx, Lookup::Code(code.clone()))
+                    .await?
+                    .map(|org| org.id),
+                None if open_temporary.len() == 1 => {
+                    open_temporary.first().map(|m| m.organization_id)
+                }
+                None => None,
+            };
+            let closing = open_temporary
+                .into_iter()
+                .find(|m| Some(m.organization_id) == from)
+                .ok_or_else(|| {
+                    AppError::Conflict(
+                        "fromOrganizationCode: no open temporary membership to return from"
+                            .to_owned(),
+                    )
+                })?;
+            let from_id = closing.organization_id;
+            (Some(closing), from_id)
+        }
+        (MembershipKind::Temporary, _) => {
+            if destination.id == official.organization_id {
+                return Err(AppError::Conflict(
+                    "toOrganizationCode: the member is already in this cell".to_owned(),
+                ));
+            }
+            let already = membership::Entity::find()
+                .filter(membership::Column::MemberId.eq(member.id))
+                .filter(membership::Column::OrganizationId.eq(destination.id))
+                .filter(membership::Column::Kind.eq(MembershipKind::Temporary))
+                .filter(membership::Column::EndedAt.is_null())
+                .one(txn)
+                .await?;
+            if already.is_some() {
+                return Err(AppError::Conflict(
+                    "toOrganizationCode: the member is already active there temporarily".to_owned(),
+                ));
+            }
+            (None, official.organization_id)
+        }
+    };
+    // The optimistic check: the caller says where the member is now.
+    if request.reason != TransferReason::Return {
+        if let Some(from_code) = &request.from_code {
+            let current = organizations::find(txn, ctx, Lookup::Id(from_id)).await?;
+            if current.is_none_or(|cell| &cell.code != from_code) {
+                return Err(AppError::Conflict(
+                    "fromOrganizationCode: the member is not in that cell now".to_owned(),
+                ));
+            }
+        }
+    }
+    if let Some(closing) = &closing {
+        if effective_at < closing.started_at {
+            return Err(AppError::invalid(
+                "effectiveAt",
+                "must not precede the start of the current membership",
+            ));
+        }
+    }
+
+    let sequence = crate::database::next_counter(txn, "transfer_event").await?;
+    let event = transfer_event::ActiveModel {
+        sequence: Set(sequence),
+        submitter: Set(ctx.principal.subject.clone()),
+        external_id: Set(request.external_id.clone()),
+        request_hash: Set(hash),
+        member_id: Set(member.id),
+        from_organization_id: Set(Some(from_id)),
+        to_organization_id: Set(destination.id),
+        kind: Set(request.kind),
+        reason: Set(request.reason),
+        decision_ref: Set(request.decision_ref.clone()),
+        effective_at: Set(effective_at),
+        recorded_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    if let Some(closing) = closing {
+        // Conditional: if another transaction closed it first, nothing is half-applied.
+        let closed = membership::Entity::update_many()
+            .col_expr(membership::Column::EndedAt, Expr::value(effective_at))
+            .col_expr(membership::Column::ClosedByEventId, Expr::value(event.id))
+            .filter(membership::Column::Id.eq(closing.id))
+            .filter(membership::Column::EndedAt.is_null())
+            .exec(txn)
+            .await?;
+        if closed.rows_affected != 1 {
+            return Err(AppError::Conflict(
+                "the member was transferred concurrently; retry".to_owned(),
+            ));
+        }
+    }
+    let opens =
+        !(request.kind == MembershipKind::Temporary && request.reason == TransferReason::Return);
+    if opens {
+        membership::ActiveModel {
+            member_id: Set(member.id),
+            organization_id: Set(destination.id),
+            kind: Set(request.kind),
+            started_at: Set(effective_at),
+            ended_at: Set(None),
+            opened_by_event_id: Set(event.id),
+            closed_by_event_id: Set(None),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok((TransferOutcome::Applied(event), destination.path))
 }

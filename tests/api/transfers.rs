@@ -1,0 +1,353 @@
+//! Transfers: the domain operation through GraphQL — every rejection rule
+//! with nothing changed, temporary activity and return, idempotency under
+//! retries and concurrent duplicates, batches, and the change feed's order
+//! under concurrent writers.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use api::auth::Role;
+use entity::{membership, transfer_event};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code, token_for};
+
+const SUBMIT: &str = "mutation($input: TransferInput!) { submitTransfer(input: $input) {
+    externalId status error { code message } event { id sequence from { code } to { code } reason kind effectiveAt } } }";
+
+fn transfer(key: &str, member: &str, to: &str) -> Value {
+    json!({ "externalId": key, "memberId": member, "toOrganizationCode": to, "reason": "RELOCATION" })
+}
+
+async fn submit_as(app: &TestApp, token: &str, input: Value) -> Value {
+    let answer = app
+        .graphql_as(token, SUBMIT, json!({ "input": input }))
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    answer["data"]["submitTransfer"].clone()
+}
+
+async fn submit(app: &TestApp, input: Value) -> Value {
+    let token = app.admin_token().to_owned();
+    submit_as(app, &token, input).await
+}
+
+async fn counts(app: &TestApp) -> (u64, u64) {
+    (
+        transfer_event::Entity::find()
+            .count(app.db())
+            .await
+            .expect("count"),
+        membership::Entity::find()
+            .count(app.db())
+            .await
+            .expect("count"),
+    )
+}
+
+on_both_backends! {
+    async fn a_transfer_moves_the_member_and_is_in_the_feed(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let result = submit(&app, json!({ "externalId": "bl-2026-001", "memberId": seeded.bl_member, "fromOrganizationCode": "SL.BL.R1",
+                                          "toOrganizationCode": "SL.BL.CQ", "reason": "REASSIGNMENT", "decisionRef": "QĐ 12/2026",
+                                          "effectiveAt": "2026-01-01T00:00:00Z" })).await;
+        assert_eq!(result["status"], "APPLIED", "{result}");
+        assert_eq!(result["event"]["from"]["code"], "SL.BL.R1");
+        assert_eq!(result["event"]["to"]["code"], "SL.BL.CQ");
+        assert_eq!(result["event"]["sequence"], 3, "after the two admissions");
+        let member = app
+            .graphql("query($id: ID!) { member(id: $id) { before: membership(asOf: \"2025-12-31T23:59:59Z\") { organization { code } endedAt }
+                        now: membership { organization { code } startedAt } history { organization { code } endedAt } } }",
+                     json!({ "id": seeded.bl_member }))
+            .await;
+        assert_eq!(member["data"]["member"]["before"]["organization"]["code"], "SL.BL.R1", "{member}");
+        assert_eq!(member["data"]["member"]["before"]["endedAt"], "2026-01-01T00:00:00+00:00");
+        assert_eq!(member["data"]["member"]["now"]["organization"]["code"], "SL.BL.CQ");
+        assert_eq!(member["data"]["member"]["history"].as_array().expect("history").len(), 2);
+        let feed = app.graphql("{ transferEvents { edges { node { sequence externalId decisionRef } } } }", json!({})).await;
+        assert_eq!(feed["data"]["transferEvents"]["edges"][2]["node"], json!({ "sequence": 3, "externalId": "bl-2026-001", "decisionRef": "QĐ 12/2026" }));
+    }
+}
+
+on_both_backends! {
+    async fn every_rejection_rule_answers_its_code_and_changes_nothing(app: TestApp) {
+        let seeded = app.seed_district().await;
+        app.create_organization("SL.BL.OLD", "CELL", Some("RESIDENTIAL"), Some("SL.BL")).await;
+        crate::organizations::dissolve_directly(&app, "SL.BL.OLD").await;
+        let removed = app.register_member("001080000099", "SL.BL.R1", None).await;
+        app.db().execute_unprepared(&format!("UPDATE member SET status = 'REMOVED' WHERE id = {removed}")).await.expect("remove");
+        let before = counts(&app).await;
+        let m = seeded.bl_member.as_str();
+        let soon = (chrono::Utc::now() + chrono::Duration::minutes(6)).to_rfc3339();
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("unknown member", transfer("k1", "999999", "SL.BL.CQ"), "NOT_FOUND"),
+            ("unknown member by national ID", json!({ "externalId": "k2", "memberNationalId": "009999999999", "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" }), "NOT_FOUND"),
+            ("unknown destination", transfer("k3", m, "SL.NONE"), "NOT_FOUND"),
+            ("destination not a cell", transfer("k4", m, "SL.BL"), "CONFLICT"),
+            ("destination dissolved", transfer("k5", m, "SL.BL.OLD"), "CONFLICT"),
+            ("destination is the current cell", transfer("k6", m, "SL.BL.R1"), "CONFLICT"),
+            ("stale fromOrganizationCode", json!({ "externalId": "k7", "memberId": m, "fromOrganizationCode": "SL.YT.R1", "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" }), "CONFLICT"),
+            ("member removed", transfer("k8", &removed, "SL.BL.CQ"), "CONFLICT"),
+            ("effectiveAt before the current membership", json!({ "externalId": "k9", "memberId": m, "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION", "effectiveAt": "2009-01-01T00:00:00Z" }), "BAD_USER_INPUT"),
+            ("effectiveAt 6 minutes ahead", json!({ "externalId": "k10", "memberId": m, "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION", "effectiveAt": soon }), "BAD_USER_INPUT"),
+            ("malformed externalId", transfer("has space", m, "SL.BL.CQ"), "BAD_USER_INPUT"),
+            ("externalId too long", transfer(&"k".repeat(129), m, "SL.BL.CQ"), "BAD_USER_INPUT"),
+            ("member named twice", json!({ "externalId": "k11", "memberId": m, "memberNationalId": "001080000001", "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" }), "BAD_USER_INPUT"),
+            ("member not named", json!({ "externalId": "k12", "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" }), "BAD_USER_INPUT"),
+            ("admission is not a transfer", json!({ "externalId": "k13", "memberId": m, "toOrganizationCode": "SL.BL.CQ", "reason": "ADMISSION" }), "BAD_USER_INPUT"),
+            ("official return", json!({ "externalId": "k14", "memberId": m, "toOrganizationCode": "SL.BL.CQ", "reason": "RETURN" }), "BAD_USER_INPUT"),
+        ];
+        for (name, input, code) in cases {
+            let result = submit(&app, input).await;
+            assert_eq!(result["status"], "REJECTED", "{name}: {result}");
+            assert_eq!(result["error"]["code"], code, "{name}: {result}");
+            assert_eq!(result["event"], Value::Null);
+        }
+        // Roles and scopes.
+        let reader = token_for(Role::Reader, Some("SL"));
+        let result = submit_as(&app, &reader, transfer("r1", m, "SL.BL.CQ")).await;
+        assert_eq!(result["error"]["code"], "FORBIDDEN", "{result}");
+        let integrator = token_for(Role::Integrator, Some("SL.BL"));
+        let result = submit_as(&app, &integrator, transfer("i1", &seeded.yt_member, "SL.BL.CQ")).await;
+        assert_eq!(result["error"]["code"], "NOT_FOUND", "a member outside the scope looks absent: {result}");
+        let result = submit_as(&app, &integrator, transfer("i2", m, "SL.YT.CQ")).await;
+        assert_eq!(result["error"]["code"], "NOT_FOUND", "a destination outside the scope looks absent: {result}");
+
+        assert_eq!(counts(&app).await, before, "nothing changed");
+        let member = app.graphql("query($id: ID!) { member(id: $id) { membership { organization { code } } } }", json!({ "id": m })).await;
+        assert_eq!(member["data"]["member"]["membership"]["organization"]["code"], "SL.BL.R1");
+        // Refusals are audited.
+        let audit = app.graphql("{ auditLog(first: 100, action: \"submitTransfer\") { edges { node { outcome } } } }", json!({})).await;
+        assert_eq!(audit["data"]["auditLog"]["edges"].as_array().expect("rows").len(), 19, "{audit}");
+    }
+}
+
+on_both_backends! {
+    async fn temporary_activity_opens_beside_the_official_membership_and_a_return_closes_it(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let m = seeded.bl_member.as_str();
+        let result = submit(&app, json!({ "externalId": "t1", "memberId": m, "toOrganizationCode": "SL.YT.R1", "kind": "TEMPORARY", "reason": "OTHER" })).await;
+        assert_eq!(result["status"], "APPLIED", "{result}");
+        assert_eq!(result["event"]["kind"], "TEMPORARY");
+        let state = "query($id: ID!) { member(id: $id) { membership { organization { code } } temporaryMemberships { organization { code } } } }";
+        let during = app.graphql(state, json!({ "id": m })).await;
+        assert_eq!(during["data"]["member"]["membership"]["organization"]["code"], "SL.BL.R1", "{during}");
+        assert_eq!(during["data"]["member"]["temporaryMemberships"], json!([{ "organization": { "code": "SL.YT.R1" } }]));
+
+        let again = submit(&app, json!({ "externalId": "t2", "memberId": m, "toOrganizationCode": "SL.YT.R1", "kind": "TEMPORARY", "reason": "OTHER" })).await;
+        assert_eq!(again["error"]["code"], "CONFLICT", "already there temporarily: {again}");
+
+        let back = submit(&app, json!({ "externalId": "t3", "memberId": m, "toOrganizationCode": "SL.BL.R1", "kind": "TEMPORARY", "reason": "RETURN" })).await;
+        assert_eq!(back["status"], "APPLIED", "{back}");
+        assert_eq!(back["event"]["from"]["code"], "SL.YT.R1");
+        let after = app.graphql(state, json!({ "id": m })).await;
+        assert_eq!(after["data"]["member"]["temporaryMemberships"], json!([]), "{after}");
+        assert_eq!(after["data"]["member"]["membership"]["organization"]["code"], "SL.BL.R1");
+    }
+}
+
+on_both_backends! {
+    async fn a_retry_is_a_duplicate_and_a_reused_key_a_conflict(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let input = transfer("retry-1", &seeded.bl_member, "SL.BL.CQ");
+        let first = submit(&app, input.clone()).await;
+        let second = submit(&app, input).await;
+        assert_eq!(first["status"], "APPLIED");
+        assert_eq!(second["status"], "DUPLICATE", "{second}");
+        assert_eq!(second["event"]["id"], first["event"]["id"]);
+        let before = counts(&app).await;
+        let reused = submit(&app, transfer("retry-1", &seeded.bl_member, "SL.BL.R1")).await;
+        assert_eq!(reused["status"], "REJECTED");
+        assert_eq!(reused["error"]["code"], "CONFLICT", "{reused}");
+        assert_eq!(counts(&app).await, before);
+        // Another submitter's key space is its own.
+        let other = submit_as(&app, &token_for(Role::Integrator, Some("SL")), transfer("retry-1", &seeded.bl_member, "SL.BL.R1")).await;
+        assert_eq!(other["status"], "APPLIED", "{other}");
+    }
+}
+
+on_both_backends! {
+    async fn twenty_concurrent_identical_submissions_apply_once(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let input = transfer("race-1", &seeded.bl_member, "SL.BL.CQ");
+        let barrier = Arc::new(tokio::sync::Barrier::new(20));
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let (app, input, barrier) = (app.clone(), input.clone(), barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                // Each on its own connection.
+                let client = reqwest::Client::builder().pool_max_idle_per_host(0).build().expect("client");
+                barrier.wait().await;
+                let response = client
+                    .post(app.url("/graphql"))
+                    .bearer_auth(app.admin_token())
+                    .json(&json!({ "query": SUBMIT, "variables": { "input": input } }))
+                    .send()
+                    .await
+                    .expect("POST");
+                assert_eq!(response.status(), 200);
+                let answer: Value = response.json().await.expect("JSON");
+                answer["data"]["submitTransfer"].clone()
+            }));
+        }
+        let mut statuses: HashMap<String, usize> = HashMap::new();
+        let mut event_ids = BTreeSet::new();
+        for task in tasks {
+            let result = task.await.expect("task");
+            *statuses.entry(result["status"].as_str().unwrap_or("ERROR").to_owned()).or_default() += 1;
+            event_ids.insert(result["event"]["id"].to_string());
+        }
+        assert_eq!(statuses.get("APPLIED"), Some(&1), "{statuses:?}");
+        assert_eq!(statuses.get("DUPLICATE"), Some(&19), "{statuses:?}");
+        assert_eq!(event_ids.len(), 1, "every answer names the same event");
+        let events = transfer_event::Entity::find().all(app.db()).await.expect("events");
+        assert_eq!(events.iter().filter(|e| e.external_id == "race-1").count(), 1);
+    }
+}
+
+const BATCH: &str = "mutation($inputs: [TransferInput!]!) { submitTransfers(inputs: $inputs) { externalId status error { code } event { sequence } } }";
+
+on_both_backends! {
+    async fn a_batch_answers_each_item_in_order_and_501_items_apply_nothing(app: TestApp) {
+        let seeded = app.seed_district().await;
+        app.create_organization("SL.BL.R2", "CELL", Some("RESIDENTIAL"), Some("SL.BL")).await;
+        let cycle = ["SL.BL.CQ", "SL.BL.R2", "SL.BL.R1"];
+        let inputs: Vec<Value> = (0..500)
+            .map(|i| {
+                let to = if i % 50 == 49 { "SL.NOWHERE" } else { cycle[i % 3] };
+                transfer(&format!("batch-{i:03}"), &seeded.bl_member, to)
+            })
+            .collect();
+        let before = counts(&app).await;
+        let too_many: Vec<Value> = (0..501).map(|i| transfer(&format!("big-{i}"), &seeded.bl_member, cycle[i % 3])).collect();
+        let answer = app.graphql(BATCH, json!({ "inputs": too_many })).await;
+        assert_eq!(error_code(&answer), Some("LIMIT_EXCEEDED"), "{}", answer["errors"]);
+        assert_eq!(counts(&app).await, before, "nothing applied");
+
+        let answer = app.graphql(BATCH, json!({ "inputs": inputs })).await;
+        let results = answer["data"]["submitTransfers"].as_array().expect("results").clone();
+        assert_eq!(results.len(), 500);
+        for (i, result) in results.iter().enumerate() {
+            assert_eq!(result["externalId"], format!("batch-{i:03}"), "order kept");
+            if i % 50 == 49 {
+                assert_eq!(result["status"], "REJECTED", "{i}: {result}");
+                assert_eq!(result["error"]["code"], "NOT_FOUND");
+            } else {
+                assert_eq!(result["status"], "APPLIED", "{i}: {result}");
+            }
+        }
+        // The same batch again: every applied item is a duplicate, every rejection the same.
+        let again = app.graphql(BATCH, json!({ "inputs": (0..500).map(|i| {
+            let to = if i % 50 == 49 { "SL.NOWHERE" } else { cycle[i % 3] };
+            transfer(&format!("batch-{i:03}"), &seeded.bl_member, to)
+        }).collect::<Vec<_>>() })).await;
+        let statuses: Vec<&str> = again["data"]["submitTransfers"].as_array().expect("results").iter().map(|r| r["status"].as_str().unwrap_or("")).collect();
+        assert_eq!(statuses.iter().filter(|s| **s == "DUPLICATE").count(), 490);
+        assert_eq!(statuses.iter().filter(|s| **s == "REJECTED").count(), 10);
+    }
+}
+
+/// Reads the whole feed as an admin, following cursors.
+async fn read_feed(app: &TestApp, after: Option<String>) -> (Vec<i64>, Option<String>) {
+    let mut sequences = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = app
+            .graphql("query($after: String) { transferEvents(first: 500, after: $after) { edges { cursor node { sequence } } pageInfo { hasNextPage } } }", json!({ "after": cursor }))
+            .await;
+        let edges = page["data"]["transferEvents"]["edges"]
+            .as_array()
+            .expect("edges")
+            .clone();
+        for edge in &edges {
+            sequences.push(edge["node"]["sequence"].as_i64().expect("sequence"));
+            cursor = edge["cursor"].as_str().map(str::to_owned);
+        }
+        if page["data"]["transferEvents"]["pageInfo"]["hasNextPage"] != true {
+            return (sequences, cursor);
+        }
+    }
+}
+
+on_both_backends! {
+    async fn concurrent_writers_keep_every_invariant_and_the_feed_never_skips(app: TestApp) {
+        app.seed_district().await;
+        let cells = ["SL.BL.R1", "SL.BL.CQ", "SL.YT.R1", "SL.YT.CQ"];
+        let mut members = Vec::new();
+        for i in 0..40 {
+            members.push(app.register_member(&format!("0070000000{i:02}"), cells[i % 4], None).await);
+        }
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // A reader follows the feed from its last cursor while writers run.
+        let reader = {
+            let (app, stop) = (app.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut cursor = None;
+                loop {
+                    let done = stop.load(std::sync::atomic::Ordering::SeqCst);
+                    let (batch, next) = read_feed(&app, cursor.clone()).await;
+                    seen.extend(batch);
+                    cursor = next.or(cursor);
+                    if done {
+                        return seen;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            })
+        };
+        let mut writers = Vec::new();
+        for w in 0..16usize {
+            let (app, members) = (app.clone(), members.clone());
+            writers.push(tokio::spawn(async move {
+                let mut applied = Vec::new();
+                for n in 0..25usize {
+                    let member = &members[(w * 7 + n * 3) % members.len()];
+                    let to = cells[(w + n) % 4];
+                    // Some deliberately stale: they name a cell the member is probably not in.
+                    let mut input = transfer(&format!("w{w}-{n}"), member, to);
+                    if n % 5 == 0 {
+                        input["fromOrganizationCode"] = json!(cells[(w + n + 1) % 4]);
+                    }
+                    let result = submit(&app, input.clone()).await;
+                    if result["status"] == "APPLIED" {
+                        applied.push(result["event"]["sequence"].as_i64().expect("sequence"));
+                    } else {
+                        assert_eq!(result["status"], "REJECTED", "{result}");
+                        assert_eq!(result["error"]["code"], "CONFLICT", "{result}");
+                    }
+                    if n % 7 == 0 {
+                        // A retry of the same request is never applied twice.
+                        let again = submit(&app, input).await;
+                        assert_ne!(again["status"], "APPLIED", "{again}");
+                    }
+                }
+                applied
+            }));
+        }
+        let mut applied = BTreeSet::new();
+        for writer in writers {
+            applied.extend(writer.await.expect("writer"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let seen = reader.await.expect("reader");
+
+        let (feed, _) = read_feed(&app, None).await;
+        assert!(feed.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+        assert_eq!(feed, (1..=feed.len() as i64).collect::<Vec<_>>(), "no sequence missing");
+        assert_eq!(seen, feed, "the live reader saw every event, in order, none skipped");
+        let feed_set: BTreeSet<i64> = feed.iter().copied().collect();
+        assert!(applied.is_subset(&feed_set), "every APPLIED answer is in the feed");
+
+        // Every member has exactly one open OFFICIAL membership, and no gap or overlap in history.
+        for member in &members {
+            let answer = app.graphql("query($id: ID!) { member(id: $id) { history { kind startedAt endedAt } } }", json!({ "id": member })).await;
+            let history: Vec<Value> = answer["data"]["member"]["history"].as_array().expect("history").iter().filter(|m| m["kind"] == "OFFICIAL").cloned().collect();
+            assert_eq!(history.iter().filter(|m| m["endedAt"].is_null()).count(), 1, "{answer}");
+            for pair in history.windows(2) {
+                assert_eq!(pair[0]["endedAt"], pair[1]["startedAt"], "no gap or overlap: {answer}");
+            }
+        }
+    }
+}
