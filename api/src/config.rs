@@ -45,6 +45,12 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Print the REST API's OpenAPI document, or write it to a file.
+    ExportOpenapi {
+        /// Where to write the JSON; standard output when absent.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Print the GraphQL schema (SDL), or write it to a file.
     ExportSchema {
         /// Where to write the SDL; standard output when absent.

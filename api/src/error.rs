@@ -7,7 +7,7 @@ use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
 
 /// Stable, machine-readable error codes shared by GraphQL and REST.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     BadUserInput,
@@ -136,7 +136,7 @@ impl From<DbErr> for AppError {
 }
 
 /// RFC 9457 problem details.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: &'static str,

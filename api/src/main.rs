@@ -134,6 +134,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 }
             }
         }
+        Command::ExportOpenapi { output } => {
+            use utoipa::OpenApi;
+            let document = api::rest::ApiDoc::openapi()
+                .to_pretty_json()
+                .context("cannot render the OpenAPI document")?;
+            match output {
+                Some(path) => std::fs::write(&path, document)
+                    .with_context(|| format!("cannot write {}", path.display())),
+                None => {
+                    println!("{document}");
+                    Ok(())
+                }
+            }
+        }
         Command::ExportSchema { output } => {
             let sdl = graphql::sdl();
             match output {

@@ -88,6 +88,23 @@ impl Application {
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
+                .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                    let problem =
+                        AppError::BadInput(format!("query parameters are not valid: {err}"));
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        actix_web::ResponseError::error_response(&problem),
+                    )
+                    .into()
+                }))
+                .app_data(web::PathConfig::default().error_handler(|err, _| {
+                    let problem = AppError::BadInput(format!("path is not valid: {err}"));
+                    actix_web::error::InternalError::from_response(
+                        err,
+                        actix_web::ResponseError::error_response(&problem),
+                    )
+                    .into()
+                }))
                 .app_data(
                     web::JsonConfig::default()
                         .limit(max_body)

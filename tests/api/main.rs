@@ -15,6 +15,7 @@ mod members;
 mod migrations;
 mod organizations;
 mod reads;
+mod rest;
 mod schema;
 mod startup;
 mod transfers;

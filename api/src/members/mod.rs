@@ -2,4 +2,5 @@
 //! the personal-data masking every view of a member goes through.
 
 pub mod graphql;
+pub mod rest;
 pub mod service;

@@ -657,6 +657,82 @@ pub async fn member_count<C: ConnectionTrait>(
     Ok(memberships_of_query(org, &spec).count(conn).await?)
 }
 
+/// Where a member is at an instant: the membership, its cell and the committee above.
+pub struct Placement {
+    pub member: MemberView,
+    pub membership: membership::Model,
+    pub cell: organization::Model,
+    pub committee: Option<organization::Model>,
+}
+
+/// The member with this national ID, their OFFICIAL membership open at
+/// `as_of` (default now) and its cell and committee; `None` if any is absent
+/// or out of scope.
+pub async fn placement<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    national_id: &str,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Option<Placement>, AppError> {
+    let Some(member) = find(conn, ctx, MemberLookup::NationalId(national_id.to_owned())).await?
+    else {
+        return Ok(None);
+    };
+    let Some(membership) = membership_at(conn, ctx, member.model.id, as_of).await? else {
+        return Ok(None);
+    };
+    let Some(cell) = organizations::find(conn, ctx, Lookup::Id(membership.organization_id)).await?
+    else {
+        return Ok(None);
+    };
+    let committee = match cell.parent_id {
+        Some(parent) => organizations::find(conn, ctx, Lookup::Id(parent)).await?,
+        None => None,
+    };
+    Ok(Some(Placement {
+        member,
+        membership,
+        cell,
+        committee,
+    }))
+}
+
+/// A page of an organization's open OFFICIAL memberships with their members.
+pub async fn active_members_of<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    org: &organization::Model,
+    page: Page,
+) -> Result<PageOf<(membership::Model, MemberView)>, AppError> {
+    let spec = MembershipsOf {
+        organization_id: org.id,
+        as_of: crate::clock::now(),
+        include_descendants: false,
+        kind: Some(MembershipKind::Official),
+    };
+    let memberships = memberships_of(conn, org, spec, page).await?;
+    let ids: Vec<i64> = memberships.items.iter().map(|m| m.member_id).collect();
+    let mut people: HashMap<i64, member::Model> = by_ids(conn, &ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    let items = memberships
+        .items
+        .into_iter()
+        .filter_map(|m| {
+            people
+                .remove(&m.member_id)
+                .map(|person| (m, MemberView::new(person, ctx)))
+        })
+        .collect();
+    Ok(PageOf {
+        items,
+        total: memberships.total,
+        has_next: memberships.has_next,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

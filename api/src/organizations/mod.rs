@@ -2,4 +2,5 @@
 //! paths, and the scope checks that make out-of-scope nodes look absent.
 
 pub mod graphql;
+pub mod rest;
 pub mod service;

@@ -5,6 +5,9 @@ use std::time::Duration;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
 use crate::error::{ErrorCode, Problem};
 use crate::state::AppState;
 
@@ -13,7 +16,51 @@ const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz));
+        .route("/readyz", web::get().to(readyz))
+        .service(
+            web::scope("/api/v1")
+                .configure(crate::transfers::rest::configure)
+                .configure(crate::members::rest::configure)
+                .configure(crate::organizations::rest::configure)
+                .route("/openapi.json", web::get().to(openapi)),
+        );
+}
+
+/// The REST API's OpenAPI 3.1 document, generated from the handlers and their types.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "cellreg REST API", description = "Transfer events in, the change feed out, and the lookups integration scripts need."),
+    paths(
+        crate::transfers::rest::submit_events,
+        crate::transfers::rest::feed,
+        crate::members::rest::membership,
+        crate::organizations::rest::active_members,
+    ),
+    components(schemas(crate::error::Problem, crate::error::ErrorCode)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The OpenAPI document, for authenticated callers like every other request but the health checks.
+async fn openapi(_caller: crate::auth::Ctx) -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
 }
 
 /// The process is up and answering.

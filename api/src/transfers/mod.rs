@@ -2,4 +2,5 @@
 //! change feed that other systems follow.
 
 pub mod graphql;
+pub mod rest;
 pub mod service;

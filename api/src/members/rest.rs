@@ -1,0 +1,80 @@
+//! REST: where a member is, by national ID.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::service;
+use crate::auth::Ctx;
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/members/{national_id}/membership",
+        web::get().to(membership),
+    );
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MembershipParams {
+    /// RFC 3339 instant; default now.
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrganizationRef {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPlacement {
+    pub member_id: i64,
+    pub full_name: String,
+    /// The cell of the OFFICIAL membership open at `asOf`.
+    pub cell: OrganizationRef,
+    /// The committee directly above the cell (null above the caller's scope).
+    pub committee: Option<OrganizationRef>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// The member's cell and committee at an instant (needs personal-data access).
+#[utoipa::path(get, path = "/api/v1/members/{nationalId}/membership", tag = "members",
+    params(("nationalId" = String, Path, description = "12-digit citizen ID"), MembershipParams),
+    responses(
+        (status = 200, description = "The member's cell and committee", body = MemberPlacement),
+        (status = 400, description = "Not a 12-digit national ID, or a bad asOf", body = crate::error::Problem),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem),
+        (status = 403, description = "The role has no personal-data access", body = crate::error::Problem),
+        (status = 404, description = "No such member in scope, or no membership at asOf", body = crate::error::Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn membership(
+    state: web::Data<AppState>,
+    caller: Ctx,
+    national_id: web::Path<String>,
+    params: web::Query<MembershipParams>,
+) -> Result<HttpResponse, AppError> {
+    let as_of = params.as_of.map(crate::clock::truncate);
+    let placement = service::placement(&state.db, &caller, &national_id, as_of)
+        .await?
+        .ok_or(AppError::NotFound("membership"))?;
+    Ok(HttpResponse::Ok().json(MemberPlacement {
+        member_id: placement.member.model.id,
+        full_name: placement.member.model.full_name.clone(),
+        cell: OrganizationRef {
+            code: placement.cell.code,
+            name: placement.cell.name,
+        },
+        committee: placement.committee.map(|c| OrganizationRef {
+            code: c.code,
+            name: c.name,
+        }),
+        started_at: placement.membership.started_at,
+    }))
+}

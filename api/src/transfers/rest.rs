@@ -1,0 +1,281 @@
+//! REST for integration scripts: batches of transfer events in, the change feed out.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use entity::enums::{MembershipKind, TransferReason};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::service::{self, MAX_BATCH, MemberRef, TransferOutcome, TransferRequest};
+use crate::auth::Ctx;
+use crate::error::AppError;
+use crate::members::service::{self as members, MemberView};
+use crate::organizations::service as organizations;
+use crate::page::Page;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/transfer-events", web::post().to(submit_events))
+        .route("/events", web::get().to(feed));
+}
+
+/// One transfer, as in GraphQL's `TransferInput`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TransferEventInput {
+    /// Idempotency key, unique per submitter: 1 to 128 of A-Z a-z 0-9 . _ : -
+    pub external_id: String,
+    /// The member's id; give this or `memberNationalId`.
+    pub member_id: Option<i64>,
+    pub member_national_id: Option<String>,
+    /// If given, must be where the member is now.
+    pub from_organization_code: Option<String>,
+    pub to_organization_code: String,
+    /// OFFICIAL (default) or TEMPORARY.
+    #[schema(value_type = Option<String>, example = "OFFICIAL")]
+    pub kind: Option<MembershipKind>,
+    /// RELOCATION, REASSIGNMENT, DISSOLUTION, RETURN or OTHER.
+    #[schema(value_type = String, example = "RELOCATION")]
+    pub reason: TransferReason,
+    pub decision_ref: Option<String>,
+    /// RFC 3339; default now.
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+impl From<TransferEventInput> for TransferRequest {
+    fn from(input: TransferEventInput) -> Self {
+        let member = match (input.member_id, input.member_national_id) {
+            (Some(id), None) => Some(MemberRef::Id(id)),
+            (None, Some(national_id)) => Some(MemberRef::NationalId(national_id)),
+            _ => None,
+        };
+        TransferRequest {
+            external_id: input.external_id,
+            member,
+            from_code: input.from_organization_code,
+            to_code: input.to_organization_code,
+            kind: input.kind.unwrap_or(MembershipKind::Official),
+            reason: input.reason,
+            decision_ref: input.decision_ref,
+            effective_at: input.effective_at.map(crate::clock::truncate),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBatch {
+    /// 1 to 500 transfers, each applied or rejected on its own.
+    pub events: Vec<TransferEventInput>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferItemResult {
+    pub external_id: String,
+    /// APPLIED, DUPLICATE or REJECTED.
+    pub status: &'static str,
+    pub event_id: Option<i64>,
+    pub sequence: Option<i64>,
+    pub error: Option<ItemError>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransferBatchResult {
+    /// One per submitted event, in order.
+    pub results: Vec<TransferItemResult>,
+}
+
+fn item_result(
+    external_id: String,
+    outcome: Result<TransferOutcome, AppError>,
+) -> TransferItemResult {
+    let (status, event, error) = match outcome {
+        Ok(TransferOutcome::Applied(event)) => ("APPLIED", Some(event), None),
+        Ok(TransferOutcome::Duplicate(event)) => ("DUPLICATE", Some(event), None),
+        Err(err) => (
+            "REJECTED",
+            None,
+            Some(ItemError {
+                code: err.code().as_str().to_owned(),
+                message: err.to_string(),
+            }),
+        ),
+    };
+    TransferItemResult {
+        external_id,
+        status,
+        event_id: event.as_ref().map(|e| e.id),
+        sequence: event.as_ref().map(|e| e.sequence),
+        error,
+    }
+}
+
+/// Submits transfers; each applied or rejected on its own, answered in order.
+#[utoipa::path(post, path = "/api/v1/transfer-events", tag = "transfers", request_body = TransferBatch,
+    responses(
+        (status = 200, description = "Per-item results, in input order", body = TransferBatchResult),
+        (status = 400, description = "Malformed body; nothing applied", body = crate::error::Problem),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem),
+        (status = 413, description = "More than 500 events, or a body over 1 MiB; nothing applied", body = crate::error::Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn submit_events(
+    state: web::Data<AppState>,
+    caller: Ctx,
+    batch: web::Json<TransferBatch>,
+) -> Result<HttpResponse, AppError> {
+    let batch = batch.into_inner();
+    if batch.events.len() > MAX_BATCH {
+        return Err(AppError::LimitExceeded(format!(
+            "a batch holds at most {MAX_BATCH} events; this one has {}",
+            batch.events.len()
+        )));
+    }
+    let keys: Vec<String> = batch.events.iter().map(|e| e.external_id.clone()).collect();
+    let requests = batch.events.into_iter().map(Into::into).collect();
+    let outcomes = service::submit_batch(&state.db, &caller, requests).await?;
+    let results = keys
+        .into_iter()
+        .zip(outcomes)
+        .map(|(key, outcome)| item_result(key, outcome))
+        .collect();
+    Ok(HttpResponse::Ok().json(TransferBatchResult { results }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeedParams {
+    /// Events after this sequence number (default 0: from the start).
+    pub after: Option<i64>,
+    /// 1 to 500, default 50.
+    pub limit: Option<i32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedEvent {
+    pub sequence: i64,
+    pub event_id: i64,
+    pub external_id: String,
+    pub member_id: i64,
+    /// Masked for roles without personal-data access.
+    pub member_national_id: String,
+    /// Null for an admission.
+    pub from_organization_code: Option<String>,
+    pub to_organization_code: String,
+    pub kind: String,
+    pub reason: String,
+    pub decision_ref: Option<String>,
+    pub effective_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+    pub submitted_by: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeedPage {
+    pub events: Vec<FeedEvent>,
+    /// Pass as `after` to read on; unchanged when there was nothing new.
+    pub next_after: i64,
+    pub has_more: bool,
+}
+
+/// The change feed: events the caller may see, by sequence, after a sequence.
+#[utoipa::path(get, path = "/api/v1/events", tag = "transfers", params(FeedParams),
+    responses(
+        (status = 200, description = "A page of the feed", body = FeedPage),
+        (status = 400, description = "Bad after or limit", body = crate::error::Problem),
+        (status = 401, description = "No valid bearer token", body = crate::error::Problem),
+    ),
+    security(("bearer" = [])))]
+pub async fn feed(
+    state: web::Data<AppState>,
+    caller: Ctx,
+    params: web::Query<FeedParams>,
+) -> Result<HttpResponse, AppError> {
+    let after = params.after.unwrap_or(0);
+    if after < 0 {
+        return Err(AppError::invalid(
+            "after",
+            "must be a sequence number, 0 or more",
+        ));
+    }
+    let first = crate::graphql::pagination::page_size(params.limit)
+        .map_err(|_| AppError::invalid("limit", "must be between 1 and 500"))?;
+    let page = service::feed(
+        &state.db,
+        &caller,
+        None,
+        Page {
+            first,
+            after: Some(after),
+        },
+    )
+    .await?;
+    let member_ids: Vec<i64> = page.items.iter().map(|e| e.member_id).collect();
+    let org_ids: Vec<i64> = page
+        .items
+        .iter()
+        .flat_map(|e| [Some(e.to_organization_id), e.from_organization_id])
+        .flatten()
+        .collect();
+    let people: HashMap<i64, MemberView> = members::by_ids(&state.db, &member_ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, MemberView::new(m, &caller)))
+        .collect();
+    let codes: HashMap<i64, String> = organizations::by_ids(&state.db, &org_ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.code))
+        .collect();
+    let next_after = page.items.last().map_or(after, |e| e.sequence);
+    let events = page
+        .items
+        .into_iter()
+        .map(|e| FeedEvent {
+            sequence: e.sequence,
+            event_id: e.id,
+            external_id: e.external_id,
+            member_id: e.member_id,
+            member_national_id: people
+                .get(&e.member_id)
+                .map(MemberView::national_id)
+                .unwrap_or_default(),
+            from_organization_code: e
+                .from_organization_id
+                .and_then(|id| codes.get(&id).cloned()),
+            to_organization_code: codes
+                .get(&e.to_organization_id)
+                .cloned()
+                .unwrap_or_default(),
+            kind: serde_json::to_value(e.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            reason: serde_json::to_value(e.reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            decision_ref: e.decision_ref,
+            effective_at: e.effective_at,
+            recorded_at: e.recorded_at,
+            submitted_by: e.submitter,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(FeedPage {
+        events,
+        next_after,
+        has_more: page.has_next,
+    }))
+}
