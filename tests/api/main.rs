@@ -18,4 +18,5 @@ mod reads;
 mod rest;
 mod schema;
 mod startup;
+mod subscriptions;
 mod transfers;

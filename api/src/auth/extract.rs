@@ -37,8 +37,16 @@ pub fn request_id(req: &HttpRequest) -> String {
 
 /// Verifies the caller of a request.
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Ctx, AppError> {
-    let request_id = request_id(req);
-    let claims = match bearer_token(req).and_then(|token| state.verifier.verify(token)) {
+    authenticate_token(state, bearer_token(req), request_id(req)).await
+}
+
+/// Verifies a bearer token (or the reason there is none) and resolves its scope.
+pub async fn authenticate_token(
+    state: &AppState,
+    token: Result<&str, TokenError>,
+    request_id: String,
+) -> Result<Ctx, AppError> {
+    let claims = match token.and_then(|token| state.verifier.verify(token)) {
         Ok(claims) => claims,
         Err(reason) => return Err(refuse(state, &request_id, None, reason).await),
     };
@@ -66,6 +74,27 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Ctx, Ap
         principal,
         request_id,
     })
+}
+
+/// The token of a graphql-transport-ws `connection_init` payload:
+/// `{"Authorization": "Bearer <token>"}` (any case) or `{"token": "<token>"}`.
+pub fn token_from_init_payload(payload: &serde_json::Value) -> Result<&str, TokenError> {
+    let object = payload.as_object().ok_or(TokenError::Missing)?;
+    for (key, value) in object {
+        if key.eq_ignore_ascii_case("authorization") {
+            let value = value.as_str().ok_or(TokenError::Malformed)?;
+            let (scheme, token) = value.split_once(' ').ok_or(TokenError::Missing)?;
+            return if scheme.eq_ignore_ascii_case("bearer") {
+                Ok(token.trim())
+            } else {
+                Err(TokenError::Missing)
+            };
+        }
+    }
+    object
+        .get("token")
+        .and_then(serde_json::Value::as_str)
+        .ok_or(TokenError::Missing)
 }
 
 async fn refuse(

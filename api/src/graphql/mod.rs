@@ -7,7 +7,7 @@ pub mod pagination;
 mod routes;
 pub mod scalars;
 
-use async_graphql::{Context, EmptySubscription, ErrorExtensions, MergedObject, Object, Schema};
+use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Object, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use routes::configure;
@@ -19,7 +19,7 @@ use crate::error::AppError;
 use crate::members::graphql::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::state::AppState;
-use crate::transfers::graphql::{TransferMutation, TransferQuery};
+use crate::transfers::graphql::{TransferMutation, TransferQuery, TransferSubscription};
 
 /// Deepest query accepted; the standard introspection query needs 15.
 pub const MAX_DEPTH: usize = 16;
@@ -59,7 +59,11 @@ pub struct QueryRoot(
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(OrganizationMutation, MemberMutation, TransferMutation);
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(TransferSubscription);
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema with its limits; with state when it will serve requests,
 /// without when it is only exported.
@@ -67,7 +71,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_ROWS)

@@ -1,8 +1,9 @@
 //! `POST /graphql` (JSON only, size-capped, no batching), the GraphiQL page
 //! at `GET /graphql`, and the SDL at `GET /graphql/schema.graphql`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, guard, web};
 use async_graphql::http::GraphiQLSource;
+use async_graphql_actix_web::GraphQLSubscription;
 
 use super::AppSchema;
 use crate::auth::Ctx;
@@ -11,6 +12,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/graphql")
             .route(web::post().to(execute))
+            .route(
+                web::get()
+                    .guard(guard::Header("upgrade", "websocket"))
+                    .to(subscribe),
+            )
             .route(web::get().to(graphiql)),
     )
     .route("/graphql/schema.graphql", web::get().to(schema_sdl));
@@ -38,12 +44,39 @@ async fn execute(
     HttpResponse::Ok().json(response)
 }
 
+/// Subscriptions over WebSocket (graphql-transport-ws, and the older
+/// graphql-ws). The token comes in the `connection_init` payload, as
+/// `{"Authorization": "Bearer <token>"}`; without a valid one the connection
+/// is refused and nothing is streamed.
+async fn subscribe(
+    schema: web::Data<AppSchema>,
+    state: web::Data<crate::state::AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> actix_web::Result<HttpResponse> {
+    let request_id = crate::auth::extract::request_id(&req);
+    let state = state.get_ref().clone();
+    GraphQLSubscription::new(schema.get_ref().clone())
+        .on_connection_init(move |init| async move {
+            let token = crate::auth::extract::token_from_init_payload(&init);
+            let caller = crate::auth::extract::authenticate_token(&state, token, request_id)
+                .await
+                .map_err(|err| async_graphql::Error::new(err.to_string()))?;
+            let mut data = async_graphql::Data::default();
+            data.insert(caller);
+            data.insert(super::loaders::new_loaders(state.db.clone()));
+            Ok(data)
+        })
+        .start(&req, payload)
+}
+
 async fn graphiql() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(
             GraphiQLSource::build()
                 .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
                 .title("cellreg GraphiQL")
                 .finish(),
         )

@@ -1,6 +1,7 @@
 //! GraphQL for transfer events: the `TransferEvent` type and the ordered
 //! change feed `transferEvents`.
 
+use async_graphql::futures_util;
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::transfer_event;
@@ -279,5 +280,55 @@ impl TransferMutation {
             .zip(outcomes)
             .map(|(key, outcome)| TransferResult::from_outcome(key, outcome))
             .collect()
+    }
+}
+
+/// How often a subscription looks for new events. Polling the feed (rather
+/// than an in-process channel) serves every process behind a load balancer
+/// and cannot miss an event committed by another.
+const SUBSCRIPTION_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+#[derive(Default)]
+pub struct TransferSubscription;
+
+#[async_graphql::Subscription]
+impl TransferSubscription {
+    /// Applied events the caller may see, as they are recorded.
+    async fn transfer_events(
+        &self,
+        ctx: &Context<'_>,
+        within: Option<String>,
+    ) -> async_graphql::Result<impl futures_util::Stream<Item = TransferEvent> + use<>> {
+        let db = db(ctx)?.clone();
+        let caller = caller(ctx)?.clone();
+        let start = service::last_sequence(&db).await.map_err(|e| e.extend())?;
+        let state = (db, caller, within, start, std::collections::VecDeque::new());
+        Ok(futures_util::stream::unfold(
+            state,
+            |(db, caller, within, mut after, mut pending)| async move {
+                loop {
+                    if let Some(event) = pending.pop_front() {
+                        return Some((TransferEvent(event), (db, caller, within, after, pending)));
+                    }
+                    tokio::time::sleep(SUBSCRIPTION_POLL).await;
+                    let page = crate::page::Page {
+                        first: 500,
+                        after: Some(after),
+                    };
+                    match service::feed(&db, &caller, within.as_deref(), page).await {
+                        Ok(page) => {
+                            if let Some(last) = page.items.last() {
+                                after = last.sequence;
+                            }
+                            pending.extend(page.items);
+                        }
+                        // Keep the subscription; the next poll retries from the same place.
+                        Err(err) => {
+                            tracing::warn!(error = %err, "subscription could not read the feed")
+                        }
+                    }
+                }
+            },
+        ))
     }
 }

@@ -64,6 +64,16 @@ pub async fn feed<C: ConnectionTrait>(
     Ok(PageOf::from_fetched(fetched, page, total))
 }
 
+/// The latest feed sequence handed out (0 before the first event).
+pub async fn last_sequence<C: ConnectionTrait>(conn: &C) -> Result<i64, AppError> {
+    Ok(
+        entity::counter::Entity::find_by_id("transfer_event".to_owned())
+            .one(conn)
+            .await?
+            .map_or(0, |counter| counter.last_value),
+    )
+}
+
 /// A member's events by sequence. The caller has already been found to see the member.
 pub async fn of_member<C: ConnectionTrait>(
     conn: &C,
