@@ -38,6 +38,15 @@ impl<T> PageOf<T> {
         }
     }
 
+    /// The same page with each item converted.
+    pub fn map<U>(self, convert: impl FnMut(T) -> U) -> PageOf<U> {
+        PageOf {
+            items: self.items.into_iter().map(convert).collect(),
+            total: self.total,
+            has_next: self.has_next,
+        }
+    }
+
     /// Pages a list already in key order, in memory.
     pub fn slice(all: Vec<T>, page: Page, key: impl Fn(&T) -> i64) -> Self {
         let total = all.len() as u64;
@@ -48,6 +57,34 @@ impl<T> PageOf<T> {
             .collect();
         Self::from_fetched(fetched, page, total)
     }
+}
+
+/// Runs one keyset page of a query over a unique integer column: the total
+/// of the whole list, then up to `first` rows after `page.after`, in key order.
+pub async fn fetch_page<E, C, K>(
+    conn: &C,
+    query: sea_orm::Select<E>,
+    key: K,
+    page: Page,
+) -> Result<PageOf<E::Model>, sea_orm::DbErr>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+    C: sea_orm::ConnectionTrait,
+    K: sea_orm::ColumnTrait,
+{
+    use sea_orm::{PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+    let total = query.clone().count(conn).await?;
+    let mut query = query;
+    if let Some(after) = page.after {
+        query = query.filter(key.gt(after));
+    }
+    let fetched = query
+        .order_by_asc(key)
+        .limit(page.first + 1)
+        .all(conn)
+        .await?;
+    Ok(PageOf::from_fetched(fetched, page, total))
 }
 
 /// `%`, `_` and `\` escaped for a LIKE pattern with `ESCAPE '\'`, lower-cased.

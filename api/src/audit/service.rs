@@ -8,7 +8,7 @@ use chrono::SecondsFormat;
 use entity::{audit_log, counter};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -283,14 +283,5 @@ pub async fn list(
             .filter(audit_log::Column::ScopePath.gte(from))
             .filter(audit_log::Column::ScopePath.lt(to));
     }
-    let total = query.clone().count(db).await?;
-    if let Some(after) = page.after {
-        query = query.filter(audit_log::Column::Seq.gt(after));
-    }
-    let fetched = query
-        .order_by_asc(audit_log::Column::Seq)
-        .limit(page.first + 1)
-        .all(db)
-        .await?;
-    Ok(PageOf::from_fetched(fetched, page, total))
+    Ok(crate::page::fetch_page(db, query, audit_log::Column::Seq, page).await?)
 }

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -506,20 +506,8 @@ pub async fn list<C: ConnectionTrait>(
                 .like(LikeExpr::new(pattern).escape('\\')),
         );
     }
-    let total = query.clone().count(conn).await?;
-    if let Some(after) = page.after {
-        query = query.filter(member::Column::Id.gt(after));
-    }
-    let fetched = query
-        .order_by_asc(member::Column::Id)
-        .limit(page.first + 1)
-        .all(conn)
-        .await?;
-    let fetched = fetched
-        .into_iter()
-        .map(|m| MemberView::new(m, ctx))
-        .collect();
-    Ok(PageOf::from_fetched(fetched, page, total))
+    let found = crate::page::fetch_page(conn, query, member::Column::Id, page).await?;
+    Ok(found.map(|m| MemberView::new(m, ctx)))
 }
 
 /// Members by id, whatever the scope: for loaders, whose callers check it with `member_visible`.
@@ -628,17 +616,7 @@ pub async fn memberships_of<C: ConnectionTrait>(
     page: Page,
 ) -> Result<PageOf<membership::Model>, AppError> {
     let query = memberships_of_query(org, &spec);
-    let total = query.clone().count(conn).await?;
-    let mut query = query;
-    if let Some(after) = page.after {
-        query = query.filter(membership::Column::Id.gt(after));
-    }
-    let fetched = query
-        .order_by_asc(membership::Column::Id)
-        .limit(page.first + 1)
-        .all(conn)
-        .await?;
-    Ok(PageOf::from_fetched(fetched, page, total))
+    Ok(crate::page::fetch_page(conn, query, membership::Column::Id, page).await?)
 }
 
 /// `Organization.memberCount`: OFFICIAL memberships open at `as_of`.

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use crate::audit::service::audited;
@@ -341,16 +341,7 @@ pub async fn list<C: ConnectionTrait>(
                 .like(LikeExpr::new(pattern).escape('\\')),
         );
     }
-    let total = query.clone().count(conn).await?;
-    if let Some(after) = page.after {
-        query = query.filter(organization::Column::Id.gt(after));
-    }
-    let fetched = query
-        .order_by_asc(organization::Column::Id)
-        .limit(page.first + 1)
-        .all(conn)
-        .await?;
-    Ok(PageOf::from_fetched(fetched, page, total))
+    Ok(crate::page::fetch_page(conn, query, organization::Column::Id, page).await?)
 }
 
 /// Organizations by id, whatever the scope: for loaders, whose callers check the scope.

@@ -12,7 +12,7 @@ use entity::{member, membership, organization, transfer_event};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -52,16 +52,7 @@ pub async fn feed<C: ConnectionTrait>(
     if let Some(range) = range {
         query = query.filter(touching(&range));
     }
-    let total = query.clone().count(conn).await?;
-    if let Some(after) = page.after {
-        query = query.filter(transfer_event::Column::Sequence.gt(after));
-    }
-    let fetched = query
-        .order_by_asc(transfer_event::Column::Sequence)
-        .limit(page.first + 1)
-        .all(conn)
-        .await?;
-    Ok(PageOf::from_fetched(fetched, page, total))
+    Ok(crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?)
 }
 
 /// The latest feed sequence handed out (0 before the first event).
@@ -82,17 +73,7 @@ pub async fn of_member<C: ConnectionTrait>(
 ) -> Result<PageOf<transfer_event::Model>, AppError> {
     let query =
         transfer_event::Entity::find().filter(transfer_event::Column::MemberId.eq(member_id));
-    let total = query.clone().count(conn).await?;
-    let mut query = query;
-    if let Some(after) = page.after {
-        query = query.filter(transfer_event::Column::Sequence.gt(after));
-    }
-    let fetched = query
-        .order_by_asc(transfer_event::Column::Sequence)
-        .limit(page.first + 1)
-        .all(conn)
-        .await?;
-    Ok(PageOf::from_fetched(fetched, page, total))
+    Ok(crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?)
 }
 
 /// How a transfer names its member.
