@@ -272,14 +272,16 @@ async fn read_feed(app: &TestApp, after: Option<String>) -> (Vec<i64>, Option<St
 
 on_both_backends! {
     async fn concurrent_writers_keep_every_invariant_and_the_feed_never_skips(app: TestApp) {
+        // A 200-member district; 16 clients transfer random members among its
+        // cells for 20 s, some requests deliberately stale, some repeated,
+        // while a reader follows the feed.
         app.seed_district().await;
         let cells = ["SL.BL.R1", "SL.BL.CQ", "SL.YT.R1", "SL.YT.CQ"];
         let mut members = Vec::new();
-        for i in 0..40 {
-            members.push(app.register_member(&format!("0070000000{i:02}"), cells[i % 4], None).await);
+        for i in 0..198 {
+            members.push(app.register_member(&format!("0070000{i:05}"), cells[i % 4], None).await);
         }
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        // A reader follows the feed from its last cursor while writers run.
         let reader = {
             let (app, stop) = (app.clone(), stop.clone());
             tokio::spawn(async move {
@@ -297,31 +299,43 @@ on_both_backends! {
                 }
             })
         };
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
         let mut writers = Vec::new();
         for w in 0..16usize {
             let (app, members) = (app.clone(), members.clone());
             writers.push(tokio::spawn(async move {
                 let mut applied = Vec::new();
-                for n in 0..25usize {
-                    let member = &members[(w * 7 + n * 3) % members.len()];
-                    let to = cells[(w + n) % 4];
-                    // Some deliberately stale: they name a cell the member is probably not in.
+                let mut n = 0usize;
+                // A small deterministic generator: no shared RNG state between writers.
+                let mut state = (w as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                let mut next = move || {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as usize
+                };
+                while tokio::time::Instant::now() < deadline {
+                    let member = &members[next() % members.len()];
+                    let to = cells[next() % cells.len()];
                     let mut input = transfer(&format!("w{w}-{n}"), member, to);
                     if n % 5 == 0 {
-                        input["fromOrganizationCode"] = json!(cells[(w + n + 1) % 4]);
+                        // Deliberately stale: names a cell the member is probably not in.
+                        input["fromOrganizationCode"] = json!(cells[next() % cells.len()]);
                     }
                     let result = submit(&app, input.clone()).await;
                     if result["status"] == "APPLIED" {
                         applied.push(result["event"]["sequence"].as_i64().expect("sequence"));
+                        if n % 7 == 0 {
+                            // A retry of an applied request is a duplicate of the same event.
+                            let again = submit(&app, input).await;
+                            assert_eq!(again["status"], "DUPLICATE", "{again}");
+                            assert_eq!(again["event"]["id"], result["event"]["id"]);
+                        }
                     } else {
                         assert_eq!(result["status"], "REJECTED", "{result}");
                         assert_eq!(result["error"]["code"], "CONFLICT", "{result}");
                     }
-                    if n % 7 == 0 {
-                        // A retry of the same request is never applied twice.
-                        let again = submit(&app, input).await;
-                        assert_ne!(again["status"], "APPLIED", "{again}");
-                    }
+                    n += 1;
                 }
                 applied
             }));
@@ -339,6 +353,9 @@ on_both_backends! {
         assert_eq!(seen, feed, "the live reader saw every event, in order, none skipped");
         let feed_set: BTreeSet<i64> = feed.iter().copied().collect();
         assert!(applied.is_subset(&feed_set), "every APPLIED answer is in the feed");
+        let events = transfer_event::Entity::find().count(app.db()).await.expect("count");
+        assert_eq!(events, feed.len() as u64, "nothing in the table the feed does not show");
+        assert!(applied.len() > 100, "the writers got work done: {}", applied.len());
 
         // Every member has exactly one open OFFICIAL membership, and no gap or overlap in history.
         for member in &members {

@@ -328,7 +328,6 @@ async fn apply(
             "toOrganizationCode: the destination is not an ACTIVE CELL".to_owned(),
         ));
     }
-    let effective_at = request.effective_at.unwrap_or(now);
 
     let official = membership::Entity::find()
         .filter(membership::Column::MemberId.eq(member.id))
@@ -416,6 +415,15 @@ async fn apply(
             }
         }
     }
+    // "Now" is read after the member's lock: a transfer that waited for
+    // another of the same member starts after it, never before.
+    let effective_at = match request.effective_at {
+        Some(at) => at,
+        None => std::cmp::max(
+            crate::clock::now(),
+            closing.as_ref().map_or(now, |c| c.started_at),
+        ),
+    };
     if let Some(closing) = &closing {
         if effective_at < closing.started_at {
             return Err(AppError::invalid(

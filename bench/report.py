@@ -1,0 +1,52 @@
+"""Prints the benchmark table from wrk and pgbench outputs in a folder."""
+
+import glob
+import re
+import sys
+
+
+def wrk(path):
+    text = open(path).read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    percentiles = {}
+    for p, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", text, re.M):
+        factor = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        percentiles[p] = float(value) * factor
+    errors = re.search(r"GraphQL failures:\s+(\d+)", text)
+    return rps, percentiles.get("50"), percentiles.get("99"), int(errors.group(1)) if errors else 0
+
+
+def pgbench(folder, query):
+    text = open(f"{folder}/{query}.pgbench").read()
+    tps = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", text).group(1))
+    latencies = []
+    for log in glob.glob(f"{folder}/pg-{query}.*"):
+        for line in open(log):
+            fields = line.split()
+            if len(fields) >= 3:
+                latencies.append(int(fields[2]) / 1000.0)
+    latencies.sort()
+
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(len(latencies) * p / 100))] if latencies else None
+
+    return tps, pct(50), pct(99)
+
+
+def main():
+    folder, members, connections = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    names = {
+        "member": "member by national ID, with cell and committee",
+        "cell": "a cell's first 50 members",
+        "committee": "a committee's cells with member counts",
+    }
+    print(f"\n{members:,} members, {connections} connections")
+    print(f"{'read':<48} {'cellreg req/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'pgbench tps':>12} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}")
+    for query, name in names.items():
+        rps, p50, p99, errors = wrk(f"{folder}/{query}.wrk")
+        tps, pg50, pg99 = pgbench(folder, query)
+        flag = f"  ({errors} failed)" if errors else ""
+        print(f"{name:<48} {rps:>13.0f} {p50 or 0:>7.2f} {p99 or 0:>7.2f} {tps:>12.0f} {pg50 or 0:>7.2f} {pg99 or 0:>7.2f} {rps / tps:>6.2f}{flag}")
+
+
+main()
