@@ -8,23 +8,23 @@
 BEGIN;
 
 INSERT INTO organization (code, name, kind, cell_type, status, parent_id, path, depth, created_at, updated_at)
-VALUES ('VP', 'Tỉnh ủy Vĩnh Phúc', 'PROVINCIAL_COMMITTEE', NULL, 'ACTIVE', NULL, 'pending', 0, now(), now());
+VALUES ('VP', 'Tỉnh ủy Vĩnh Phúc', 'PROVINCIAL_COMMITTEE', NULL, 'ACTIVE', NULL, 'pending:VP', 0, now(), now());
 UPDATE organization SET path = '/' || id || '/' WHERE code = 'VP';
 
 INSERT INTO organization (code, name, kind, cell_type, status, parent_id, path, depth, created_at, updated_at)
-SELECT 'VP.D' || d, 'Huyện ủy ' || d, 'DISTRICT_COMMITTEE', NULL, 'ACTIVE', p.id, 'pending', 1, now(), now()
+SELECT 'VP.D' || d, 'Huyện ủy ' || d, 'DISTRICT_COMMITTEE', NULL, 'ACTIVE', p.id, 'pending:' || d, 1, now(), now()
 FROM generate_series(1, 10) d, organization p WHERE p.code = 'VP';
 UPDATE organization o SET path = p.path || o.id || '/' FROM organization p WHERE o.parent_id = p.id AND o.depth = 1;
 
 INSERT INTO organization (code, name, kind, cell_type, status, parent_id, path, depth, created_at, updated_at)
-SELECT p.code || '.C' || c, 'Đảng ủy xã ' || p.code || '.' || c, 'GRASSROOTS_COMMITTEE', NULL, 'ACTIVE', p.id, 'pending', 2, now(), now()
+SELECT p.code || '.C' || c, 'Đảng ủy xã ' || p.code || '.' || c, 'GRASSROOTS_COMMITTEE', NULL, 'ACTIVE', p.id, 'pending:' || p.code || '.' || c, 2, now(), now()
 FROM generate_series(1, 17) c, organization p WHERE p.depth = 1;
 UPDATE organization o SET path = p.path || o.id || '/' FROM organization p WHERE o.parent_id = p.id AND o.depth = 2;
 
 INSERT INTO organization (code, name, kind, cell_type, status, parent_id, path, depth, created_at, updated_at)
 SELECT p.code || '.K' || k, 'Chi bộ ' || p.code || '.' || k, 'CELL',
        CASE k WHEN 1 THEN 'AGENCY' WHEN 2 THEN 'MILITARY' ELSE 'RESIDENTIAL' END,
-       'ACTIVE', p.id, 'pending', 3, now(), now()
+       'ACTIVE', p.id, 'pending:' || p.code || '.' || k, 3, now(), now()
 FROM generate_series(1, 16) k, organization p WHERE p.depth = 2;
 UPDATE organization o SET path = p.path || o.id || '/' FROM organization p WHERE o.parent_id = p.id AND o.depth = 3;
 
