@@ -134,27 +134,6 @@ pub async fn find<C: ConnectionTrait>(
     Ok(visible(&ctx.principal, found))
 }
 
-/// The organizations on the way from the root to the parent, as far as the
-/// caller may see them; one query.
-pub async fn ancestors<C: ConnectionTrait>(
-    conn: &C,
-    ctx: &Ctx,
-    org: &organization::Model,
-) -> Result<Vec<organization::Model>, AppError> {
-    let mut ids = path_ids(&org.path);
-    ids.pop();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut found = organization::Entity::find()
-        .filter(organization::Column::Id.is_in(ids))
-        .all(conn)
-        .await?;
-    found.retain(|org| ctx.principal.sees_path(&org.path));
-    found.sort_by_key(|org| org.depth);
-    Ok(found)
-}
-
 /// `createOrganization`: checks the caller, the fields and the tree rules,
 /// then inserts the organization with its materialized path.
 pub async fn create(
