@@ -14,7 +14,7 @@ use crate::graphql::loaders::{
 use crate::graphql::pagination::{MemberConnection, TransferEventConnection, connection, page_arg};
 use crate::graphql::scalars::Date;
 use crate::graphql::{caller, db, loaders, parse_id};
-use crate::organizations::graphql::{Organization, load_visible};
+use crate::organizations::graphql::{Organization, load_endpoint, load_visible};
 use crate::transfers::graphql::{EVENT_LIST, TransferEvent};
 
 const LIST: &str = "member";
@@ -70,6 +70,19 @@ pub async fn load_visible_member(
         }
     }
     Ok(Some(Member(MemberView::new(found, caller))))
+}
+
+/// The member of a visible membership or event, through the request's
+/// loader, masked as the caller's role requires.
+pub async fn load_shown_member(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Member> {
+    let caller = caller(ctx)?;
+    let found = loaders(ctx)?
+        .load_one(MemberId(id))
+        .await
+        .map_err(loader_error)?;
+    found
+        .map(|m| Member(MemberView::new(m, caller)))
+        .ok_or_else(|| AppError::NotFound("member").extend())
 }
 
 /// Memberships whose organization the caller may see, in the order given.
@@ -219,25 +232,12 @@ impl Membership {
     }
 
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        // The membership is in scope, so its member is shown (masked as the role requires).
-        let caller = caller(ctx)?;
-        let found = loaders(ctx)?
-            .load_one(MemberId(self.0.member_id))
-            .await
-            .map_err(loader_error)?;
-        found
-            .map(|m| Member(MemberView::new(m, caller)))
-            .ok_or_else(|| AppError::NotFound("member").extend())
+        load_shown_member(ctx, self.0.member_id).await
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        let caller = caller(ctx)?;
-        let found = loaders(ctx)?
-            .load_one(OrganizationId(self.0.organization_id))
-            .await
-            .map_err(loader_error)?;
-        found
-            .map(|org| Organization::endpoint(org, caller))
+        load_endpoint(ctx, self.0.organization_id)
+            .await?
             .ok_or_else(|| AppError::NotFound("organization").extend())
     }
 

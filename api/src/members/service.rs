@@ -303,36 +303,25 @@ pub async fn register(
                 .map(|day| day.and_time(NaiveTime::MIN).and_utc())
                 .filter(|at| *at < now)
                 .unwrap_or(now);
-            let sequence = crate::database::next_counter(txn, "transfer_event").await?;
-            let event = transfer_event::ActiveModel {
-                sequence: Set(sequence),
-                submitter: Set(ctx.principal.subject.clone()),
-                external_id: Set(input.external_id.clone()),
-                request_hash: Set(hash),
-                member_id: Set(created.id),
-                from_organization_id: Set(None),
-                to_organization_id: Set(cell.id),
-                kind: Set(MembershipKind::Official),
-                reason: Set(TransferReason::Admission),
-                decision_ref: Set(None),
-                effective_at: Set(effective_at),
-                recorded_at: Set(now),
-                ..Default::default()
-            }
-            .insert(txn)
+            let event = crate::transfers::service::record_event(
+                txn,
+                transfer_event::ActiveModel {
+                    submitter: Set(ctx.principal.subject.clone()),
+                    external_id: Set(input.external_id.clone()),
+                    request_hash: Set(hash),
+                    member_id: Set(created.id),
+                    from_organization_id: Set(None),
+                    to_organization_id: Set(cell.id),
+                    kind: Set(MembershipKind::Official),
+                    reason: Set(TransferReason::Admission),
+                    decision_ref: Set(None),
+                    effective_at: Set(effective_at),
+                    recorded_at: Set(now),
+                    ..Default::default()
+                },
+            )
             .await?;
-            membership::ActiveModel {
-                member_id: Set(created.id),
-                organization_id: Set(cell.id),
-                kind: Set(MembershipKind::Official),
-                started_at: Set(effective_at),
-                ended_at: Set(None),
-                opened_by_event_id: Set(event.id),
-                closed_by_event_id: Set(None),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await?;
+            crate::transfers::service::open_membership(txn, &event).await?;
             Ok((created, cell.path))
         })
     })

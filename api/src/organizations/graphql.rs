@@ -91,6 +91,21 @@ pub async fn load_visible(
         .map(Organization::in_scope))
 }
 
+/// An organization named by a visible membership or event, through the
+/// request's loader: shown even outside the caller's scope, but with nothing
+/// above or below it (`Organization::endpoint`).
+pub async fn load_endpoint(
+    ctx: &Context<'_>,
+    id: i64,
+) -> async_graphql::Result<Option<Organization>> {
+    let caller = caller(ctx)?;
+    let found = loaders(ctx)?
+        .load_one(OrganizationId(id))
+        .await
+        .map_err(loader_error)?;
+    Ok(found.map(|org| Organization::endpoint(org, caller)))
+}
+
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {

@@ -8,12 +8,10 @@ use entity::transfer_event;
 
 use super::service::{self, MemberRef, TransferOutcome, TransferRequest};
 use crate::error::AppError;
-use crate::graphql::loaders::{MemberId, OrganizationId, loader_error};
 use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
-use crate::graphql::{caller, db, loaders};
-use crate::members::graphql::{Member, MembershipKind};
-use crate::members::service::MemberView;
-use crate::organizations::graphql::Organization;
+use crate::graphql::{caller, db};
+use crate::members::graphql::{Member, MembershipKind, load_shown_member};
+use crate::organizations::graphql::{Organization, load_endpoint};
 
 /// Cursors of event lists encode the feed sequence.
 pub const EVENT_LIST: &str = "event";
@@ -35,21 +33,6 @@ pub enum TransferReason {
 /// One applied change of a member's cell, in the ordered change feed.
 pub struct TransferEvent(pub transfer_event::Model);
 
-impl TransferEvent {
-    async fn endpoint(
-        &self,
-        ctx: &Context<'_>,
-        id: i64,
-    ) -> async_graphql::Result<Option<Organization>> {
-        let caller = caller(ctx)?;
-        let found = loaders(ctx)?
-            .load_one(OrganizationId(id))
-            .await
-            .map_err(loader_error)?;
-        Ok(found.map(|org| Organization::endpoint(org, caller)))
-    }
-}
-
 #[Object]
 impl TransferEvent {
     async fn id(&self) -> ID {
@@ -69,26 +52,19 @@ impl TransferEvent {
 
     /// The member moved (masked as the caller's role requires).
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        let caller = caller(ctx)?;
-        let found = loaders(ctx)?
-            .load_one(MemberId(self.0.member_id))
-            .await
-            .map_err(loader_error)?;
-        found
-            .map(|m| Member(MemberView::new(m, caller)))
-            .ok_or_else(|| AppError::NotFound("member").extend())
+        load_shown_member(ctx, self.0.member_id).await
     }
 
     /// Null for a first admission.
     async fn from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
         match self.0.from_organization_id {
-            Some(id) => self.endpoint(ctx, id).await,
+            Some(id) => load_endpoint(ctx, id).await,
             None => Ok(None),
         }
     }
 
     async fn to(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
-        self.endpoint(ctx, self.0.to_organization_id)
+        load_endpoint(ctx, self.0.to_organization_id)
             .await?
             .ok_or_else(|| AppError::NotFound("organization").extend())
     }
@@ -227,12 +203,11 @@ pub struct TransferInput {
 
 impl From<TransferInput> for TransferRequest {
     fn from(input: TransferInput) -> Self {
-        let member = match (input.member_id, input.member_national_id) {
-            // An id that cannot be one names nobody: NOT_FOUND, like any unknown id.
-            (Some(id), None) => Some(MemberRef::Id(crate::graphql::parse_id(&id).unwrap_or(0))),
-            (None, Some(national_id)) => Some(MemberRef::NationalId(national_id)),
-            _ => None,
-        };
+        // An id that cannot be one names nobody: NOT_FOUND, like any unknown id.
+        let member_id = input
+            .member_id
+            .map(|id| crate::graphql::parse_id(&id).unwrap_or(0));
+        let member = MemberRef::one_of(member_id, input.member_national_id);
         TransferRequest {
             external_id: input.external_id,
             member,

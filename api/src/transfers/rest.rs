@@ -8,7 +8,7 @@ use entity::enums::{MembershipKind, TransferReason};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::service::{self, MAX_BATCH, MemberRef, TransferOutcome, TransferRequest};
+use super::service::{self, MemberRef, TransferOutcome, TransferRequest};
 use crate::auth::Ctx;
 use crate::error::AppError;
 use crate::members::service::{self as members, MemberView};
@@ -46,11 +46,7 @@ pub struct TransferEventInput {
 
 impl From<TransferEventInput> for TransferRequest {
     fn from(input: TransferEventInput) -> Self {
-        let member = match (input.member_id, input.member_national_id) {
-            (Some(id), None) => Some(MemberRef::Id(id)),
-            (None, Some(national_id)) => Some(MemberRef::NationalId(national_id)),
-            _ => None,
-        };
+        let member = MemberRef::one_of(input.member_id, input.member_national_id);
         TransferRequest {
             external_id: input.external_id,
             member,
@@ -134,12 +130,6 @@ pub async fn submit_events(
     batch: web::Json<TransferBatch>,
 ) -> Result<HttpResponse, AppError> {
     let batch = batch.into_inner();
-    if batch.events.len() > MAX_BATCH {
-        return Err(AppError::LimitExceeded(format!(
-            "a batch holds at most {MAX_BATCH} events; this one has {}",
-            batch.events.len()
-        )));
-    }
     let keys: Vec<String> = batch.events.iter().map(|e| e.external_id.clone()).collect();
     let requests = batch.events.into_iter().map(Into::into).collect();
     let outcomes = service::submit_batch(&state.db, &caller, requests).await?;

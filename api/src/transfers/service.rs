@@ -55,14 +55,45 @@ pub async fn feed<C: ConnectionTrait>(
     Ok(crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?)
 }
 
+/// The counter feed sequences come from.
+const FEED_COUNTER: &str = "transfer_event";
+
+/// Records an event with the next feed sequence. The only place sequences
+/// are handed out: the counter row's lock, held to commit, makes commit
+/// order equal feed order.
+pub(crate) async fn record_event<C: ConnectionTrait>(
+    conn: &C,
+    mut event: transfer_event::ActiveModel,
+) -> Result<transfer_event::Model, AppError> {
+    event.sequence = Set(crate::database::next_counter(conn, FEED_COUNTER).await?);
+    Ok(event.insert(conn).await?)
+}
+
+/// Opens the membership an event starts: at its destination, of its kind, from its instant.
+pub(crate) async fn open_membership<C: ConnectionTrait>(
+    conn: &C,
+    event: &transfer_event::Model,
+) -> Result<membership::Model, AppError> {
+    Ok(membership::ActiveModel {
+        member_id: Set(event.member_id),
+        organization_id: Set(event.to_organization_id),
+        kind: Set(event.kind),
+        started_at: Set(event.effective_at),
+        ended_at: Set(None),
+        opened_by_event_id: Set(event.id),
+        closed_by_event_id: Set(None),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
 /// The latest feed sequence handed out (0 before the first event).
 pub async fn last_sequence<C: ConnectionTrait>(conn: &C) -> Result<i64, AppError> {
-    Ok(
-        entity::counter::Entity::find_by_id("transfer_event".to_owned())
-            .one(conn)
-            .await?
-            .map_or(0, |counter| counter.last_value),
-    )
+    Ok(entity::counter::Entity::find_by_id(FEED_COUNTER.to_owned())
+        .one(conn)
+        .await?
+        .map_or(0, |counter| counter.last_value))
 }
 
 /// A member's events by sequence. The caller has already been found to see the member.
@@ -81,6 +112,18 @@ pub async fn of_member<C: ConnectionTrait>(
 pub enum MemberRef {
     Id(i64),
     NationalId(String),
+}
+
+impl MemberRef {
+    /// The member a request names: exactly one of an id and a national ID,
+    /// else `None` (refused as bad input).
+    pub fn one_of(id: Option<i64>, national_id: Option<String>) -> Option<Self> {
+        match (id, national_id) {
+            (Some(id), None) => Some(Self::Id(id)),
+            (None, Some(national_id)) => Some(Self::NationalId(national_id)),
+            _ => None,
+        }
+    }
 }
 
 /// One transfer as the API layers hand it over (GraphQL `TransferInput`, REST events).
@@ -433,23 +476,23 @@ async fn apply(
         }
     }
 
-    let sequence = crate::database::next_counter(txn, "transfer_event").await?;
-    let event = transfer_event::ActiveModel {
-        sequence: Set(sequence),
-        submitter: Set(ctx.principal.subject.clone()),
-        external_id: Set(request.external_id.clone()),
-        request_hash: Set(hash),
-        member_id: Set(member.id),
-        from_organization_id: Set(Some(from_id)),
-        to_organization_id: Set(destination.id),
-        kind: Set(request.kind),
-        reason: Set(request.reason),
-        decision_ref: Set(request.decision_ref.clone()),
-        effective_at: Set(effective_at),
-        recorded_at: Set(now),
-        ..Default::default()
-    }
-    .insert(txn)
+    let event = record_event(
+        txn,
+        transfer_event::ActiveModel {
+            submitter: Set(ctx.principal.subject.clone()),
+            external_id: Set(request.external_id.clone()),
+            request_hash: Set(hash),
+            member_id: Set(member.id),
+            from_organization_id: Set(Some(from_id)),
+            to_organization_id: Set(destination.id),
+            kind: Set(request.kind),
+            reason: Set(request.reason),
+            decision_ref: Set(request.decision_ref.clone()),
+            effective_at: Set(effective_at),
+            recorded_at: Set(now),
+            ..Default::default()
+        },
+    )
     .await?;
     if let Some(closing) = closing {
         // Conditional: if another transaction closed it first, nothing is half-applied.
@@ -469,18 +512,7 @@ async fn apply(
     let opens =
         !(request.kind == MembershipKind::Temporary && request.reason == TransferReason::Return);
     if opens {
-        membership::ActiveModel {
-            member_id: Set(member.id),
-            organization_id: Set(destination.id),
-            kind: Set(request.kind),
-            started_at: Set(effective_at),
-            ended_at: Set(None),
-            opened_by_event_id: Set(event.id),
-            closed_by_event_id: Set(None),
-            ..Default::default()
-        }
-        .insert(txn)
-        .await?;
+        open_membership(txn, &event).await?;
     }
     Ok((TransferOutcome::Applied(event), destination.path))
 }
