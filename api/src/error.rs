@@ -77,8 +77,27 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A request refused whole because of some of its items, each named
+    /// (e.g. the members a dissolution could not move).
+    #[error("{message}")]
+    Faults {
+        field: &'static str,
+        message: String,
+        faults: Vec<Fault>,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// One item at fault in a request refused whole.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Fault {
+    /// The member concerned, when there is one.
+    pub member_id: Option<i64>,
+    /// The organization concerned, when there is one.
+    pub organization_code: Option<String>,
+    pub problem: String,
 }
 
 impl AppError {
@@ -91,7 +110,9 @@ impl AppError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::BadInput(_) | Self::Invalid { .. } => ErrorCode::BadUserInput,
+            Self::BadInput(_) | Self::Invalid { .. } | Self::Faults { .. } => {
+                ErrorCode::BadUserInput
+            }
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
@@ -126,12 +147,34 @@ impl From<DbErr> for AppError {
             }
             _ => {}
         }
+        // PostgreSQL broke a deadlock or a serialization conflict: nothing
+        // was applied and the same request may simply be sent again.
+        if matches!(database_code(&err).as_deref(), Some("40P01" | "40001")) {
+            return Self::Conflict(
+                "a concurrent change to the same records got in the way; nothing was applied, retry"
+                    .to_owned(),
+            );
+        }
         match err {
             DbErr::ConnectionAcquire(_) => {
                 Self::Unavailable("the database is busy or unreachable; retry shortly".to_owned())
             }
             other => Self::Internal(other.into()),
         }
+    }
+}
+
+/// The driver's SQLSTATE (PostgreSQL) or extended result code (SQLite).
+fn database_code(err: &DbErr) -> Option<String> {
+    use sea_orm::{RuntimeErr, SqlxError};
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            match e.as_ref() {
+                SqlxError::Database(db) => db.code().map(|code| code.into_owned()),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -144,6 +187,9 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub code: ErrorCode,
+    /// The items at fault when a request was refused whole because of some of them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<Fault>,
 }
 
 impl Problem {
@@ -155,6 +201,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code,
+            faults: Vec::new(),
         }
     }
 
@@ -178,7 +225,11 @@ impl ResponseError for AppError {
 
     fn error_response(&self) -> HttpResponse {
         self.log();
-        Problem::new(self.code(), self.to_string()).response()
+        let mut problem = Problem::new(self.code(), self.to_string());
+        if let Self::Faults { faults, .. } = self {
+            problem.faults = faults.clone();
+        }
+        problem.response()
     }
 }
 
@@ -187,8 +238,36 @@ impl async_graphql::ErrorExtensions for AppError {
         self.log();
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code().as_str());
-            if let Self::Invalid { field, .. } = self {
-                ext.set("field", *field);
+            match self {
+                Self::Invalid { field, .. } => ext.set("field", *field),
+                Self::Faults { field, faults, .. } => {
+                    ext.set("field", *field);
+                    let faults = faults
+                        .iter()
+                        .map(|fault| {
+                            let mut item = async_graphql::indexmap::IndexMap::new();
+                            if let Some(id) = fault.member_id {
+                                item.insert(
+                                    async_graphql::Name::new("memberId"),
+                                    async_graphql::Value::String(id.to_string()),
+                                );
+                            }
+                            if let Some(code) = &fault.organization_code {
+                                item.insert(
+                                    async_graphql::Name::new("organizationCode"),
+                                    async_graphql::Value::String(code.clone()),
+                                );
+                            }
+                            item.insert(
+                                async_graphql::Name::new("problem"),
+                                async_graphql::Value::String(fault.problem.clone()),
+                            );
+                            async_graphql::Value::Object(item)
+                        })
+                        .collect();
+                    ext.set("faults", async_graphql::Value::List(faults));
+                }
+                _ => {}
             }
         })
     }

@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod members;
 pub mod organizations;
 pub mod page;
+pub mod plans;
 pub mod rest;
 pub mod startup;
 pub mod state;

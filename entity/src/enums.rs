@@ -23,7 +23,18 @@ pub enum OrganizationKind {
 
 /// What a cell is made of; set for cells only.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -105,4 +116,10 @@ pub enum TransferReason {
     Return,
     #[sea_orm(string_value = "OTHER")]
     Other,
+    /// The member was removed from the party: the membership closes, none opens.
+    #[sea_orm(string_value = "REMOVAL")]
+    Removal,
+    /// The member died: the membership closes, none opens.
+    #[sea_orm(string_value = "DEATH")]
+    Death,
 }

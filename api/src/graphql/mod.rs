@@ -18,6 +18,7 @@ use crate::auth::graphql::AuthQuery;
 use crate::error::AppError;
 use crate::members::graphql::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
+use crate::plans::graphql::{PlanMutation, PlanQuery};
 use crate::state::AppState;
 use crate::transfers::graphql::{TransferMutation, TransferQuery, TransferSubscription};
 
@@ -52,12 +53,18 @@ pub struct QueryRoot(
     OrganizationQuery,
     MemberQuery,
     TransferQuery,
+    PlanQuery,
     AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(OrganizationMutation, MemberMutation, TransferMutation);
+pub struct MutationRoot(
+    OrganizationMutation,
+    MemberMutation,
+    TransferMutation,
+    PlanMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 #[graphql(name = "Subscription")]

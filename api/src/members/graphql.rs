@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::membership;
 
 use super::service::{self, MemberFilter, MemberLookup, MemberView, RegisterMember};
+use super::update::{UpdateMember, update};
 use crate::error::AppError;
 use crate::graphql::loaders::{
     History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
@@ -16,6 +17,7 @@ use crate::graphql::scalars::Date;
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::organizations::graphql::{Organization, load_endpoint, load_visible};
 use crate::transfers::graphql::{EVENT_LIST, TransferEvent};
+use crate::transfers::service::MemberRef;
 
 const LIST: &str = "member";
 pub const MEMBERSHIP_LIST: &str = "membership";
@@ -360,4 +362,50 @@ impl MemberMutation {
             .map_err(|e| e.extend())?;
         Ok(Member(MemberView::new(created, caller)))
     }
+
+    /// Corrects a member's record or changes their status: PROBATIONARY to
+    /// OFFICIAL (with officialOn), or to REMOVED or DECEASED, which are final
+    /// and close every open membership with an event in the feed.
+    async fn update_member(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMemberInput,
+    ) -> async_graphql::Result<Member> {
+        let caller = caller(ctx)?;
+        let member_id = input.member_id.map(|id| parse_id(&id).unwrap_or(0));
+        let input = UpdateMember {
+            member: MemberRef::one_of(member_id, input.member_national_id),
+            full_name: input.full_name,
+            party_card_number: input.party_card_number,
+            birth_date: input.birth_date.map(|d| d.0),
+            residence_cell_code: input.residence_cell_code,
+            status: input.status.map(Into::into),
+            official_on: input.official_on.map(|d| d.0),
+            effective_at: input.effective_at.map(crate::clock::truncate),
+            decision_ref: input.decision_ref,
+        };
+        let updated = update(db(ctx)?, caller, input)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(Member(MemberView::new(updated, caller)))
+    }
+}
+
+/// A member named by id or national ID, and only the fields to change.
+#[derive(InputObject)]
+pub struct UpdateMemberInput {
+    member_id: Option<ID>,
+    member_national_id: Option<String>,
+    full_name: Option<String>,
+    party_card_number: Option<String>,
+    birth_date: Option<Date>,
+    /// A RESIDENTIAL cell.
+    residence_cell_code: Option<String>,
+    status: Option<MemberStatus>,
+    /// Required when the status becomes OFFICIAL.
+    official_on: Option<Date>,
+    /// When REMOVED or DECEASED takes effect (default: now).
+    effective_at: Option<DateTime<Utc>>,
+    /// The decision behind REMOVED or DECEASED.
+    decision_ref: Option<String>,
 }

@@ -4,3 +4,4 @@
 pub mod graphql;
 pub mod rest;
 pub mod service;
+pub mod update;

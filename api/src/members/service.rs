@@ -2,9 +2,7 @@
 //! the cell of their latest OFFICIAL membership lies in the caller's scope.
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
-use entity::enums::{
-    CellType, MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus, TransferReason,
-};
+use entity::enums::{CellType, MemberStatus, MembershipKind, TransferReason};
 use entity::{member, membership, organization, transfer_event};
 use std::collections::HashMap;
 
@@ -121,7 +119,7 @@ pub fn validate_external_id(value: &str) -> Result<(), AppError> {
     }
 }
 
-fn years_between(from: NaiveDate, to: NaiveDate) -> i32 {
+pub(super) fn years_between(from: NaiveDate, to: NaiveDate) -> i32 {
     let mut years = to.year() - from.year();
     if (to.month(), to.day()) < (from.month(), from.day()) {
         years -= 1;
@@ -195,7 +193,7 @@ fn request_hash(input: &RegisterMember) -> String {
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
-async fn active_cell<C: ConnectionTrait>(
+pub(super) async fn active_cell<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     field: &'static str,
@@ -204,7 +202,10 @@ async fn active_cell<C: ConnectionTrait>(
     let cell = organizations::find(conn, ctx, Lookup::Code(code.to_owned()))
         .await?
         .ok_or(AppError::NotFound("organization"))?;
-    if cell.kind != OrganizationKind::Cell || cell.status != OrganizationStatus::Active {
+    let cell = organizations::lock_for_new_members(conn, cell.id)
+        .await?
+        .ok_or(AppError::NotFound("organization"))?;
+    if !organizations::is_active_cell(&cell) {
         return Err(AppError::invalid(field, "must be an ACTIVE CELL"));
     }
     Ok(cell)
@@ -340,6 +341,22 @@ async fn latest_official<C: ConnectionTrait>(
         .order_by_desc(membership::Column::Id)
         .one(conn)
         .await?)
+}
+
+/// The materialized path of the member's latest official cell (empty if none):
+/// where an audit row about the member belongs.
+pub async fn latest_official_path<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<String, AppError> {
+    let Some(latest) = latest_official(conn, member_id).await? else {
+        return Ok(String::new());
+    };
+    Ok(organization::Entity::find_by_id(latest.organization_id)
+        .one(conn)
+        .await?
+        .map(|cell| cell.path)
+        .unwrap_or_default())
 }
 
 /// Whether the caller may see this member.

@@ -6,6 +6,7 @@ use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::organization;
 
+use super::dissolution::{Destination, Dissolve, Routing, dissolve};
 use super::service::{self, CreateOrganization, Lookup, OrganizationFilter};
 use crate::error::AppError;
 use crate::graphql::loaders::{Children, OrganizationId, loader_error};
@@ -16,6 +17,8 @@ use crate::graphql::{caller, db, loaders, parse_id};
 use crate::members::graphql::Membership;
 use crate::members::service::{self as members, MembershipsOf};
 use crate::page::PageOf;
+use crate::transfers::graphql::TransferEvent;
+use crate::transfers::service::MemberRef;
 
 const LIST: &str = "organization";
 
@@ -373,4 +376,102 @@ impl OrganizationMutation {
             .map_err(|e| e.extend())?;
         Ok(Organization::in_scope(created))
     }
+
+    /// Gives an organization a new display name; its code never changes.
+    async fn rename_organization(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        name: String,
+    ) -> async_graphql::Result<Organization> {
+        let renamed = service::rename(db(ctx)?, caller(ctx)?, code, name)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(Organization::in_scope(renamed))
+    }
+
+    /// Re-parents an organization with its whole subtree (e.g. a commune
+    /// committee into the district it merged into). Scopes and subtree
+    /// queries follow at once.
+    async fn move_organization(
+        &self,
+        ctx: &Context<'_>,
+        code: String,
+        new_parent_code: String,
+    ) -> async_graphql::Result<Organization> {
+        let moved = service::move_to(db(ctx)?, caller(ctx)?, code, new_parent_code)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(Organization::in_scope(moved))
+    }
+
+    /// Atomic: either the organization is dissolved and every active member moved, or nothing changes.
+    async fn dissolve_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: DissolveInput,
+    ) -> async_graphql::Result<DissolutionResult> {
+        let input = Dissolve {
+            organization_code: input.organization_code,
+            decision_ref: input.decision_ref,
+            effective_at: input.effective_at.map(crate::clock::truncate),
+            destinations: input
+                .transfers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| Destination {
+                    member: MemberRef::one_of(
+                        d.member_id.as_ref().map(|id| parse_id(id).unwrap_or(0)),
+                        d.member_national_id,
+                    ),
+                    to_code: d.to_organization_code,
+                })
+                .collect(),
+            routing: match input.routing.unwrap_or(DissolutionRouting::Explicit) {
+                DissolutionRouting::Explicit => Routing::Explicit,
+                DissolutionRouting::ByResidence => Routing::ByResidence,
+            },
+        };
+        let done = dissolve(db(ctx)?, caller(ctx)?, input)
+            .await
+            .map_err(|e| e.extend())?;
+        Ok(DissolutionResult {
+            organization: Organization::in_scope(done.organization),
+            transfers: done.transfers.into_iter().map(TransferEvent).collect(),
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DissolutionRouting {
+    /// Every active member must be given a destination in transfers.
+    Explicit,
+    /// Members without a destination in transfers go to their residence cell.
+    ByResidence,
+}
+
+#[derive(InputObject)]
+pub struct MemberDestination {
+    member_id: Option<ID>,
+    member_national_id: Option<String>,
+    to_organization_code: String,
+}
+
+#[derive(InputObject)]
+pub struct DissolveInput {
+    organization_code: String,
+    decision_ref: String,
+    effective_at: Option<DateTime<Utc>>,
+    /// Destinations of the cell's official members. Temporary activity in
+    /// the cell simply ends.
+    transfers: Option<Vec<MemberDestination>>,
+    #[graphql(default_with = "Some(DissolutionRouting::Explicit)")]
+    routing: Option<DissolutionRouting>,
+}
+
+#[derive(async_graphql::SimpleObject)]
+pub struct DissolutionResult {
+    organization: Organization,
+    /// One DISSOLUTION event per membership moved or ended, by member.
+    transfers: Vec<TransferEvent>,
 }

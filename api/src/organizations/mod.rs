@@ -1,6 +1,7 @@
 //! Organizations: the party tree (committees and cells), its materialized
 //! paths, and the scope checks that make out-of-scope nodes look absent.
 
+pub mod dissolution;
 pub mod graphql;
 pub mod rest;
 pub mod service;

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::audit::service::audited;
@@ -239,6 +239,162 @@ pub async fn create(
         })
     })
     .await
+}
+
+/// Re-reads an organization that memberships are about to open in, taking
+/// a share lock held to commit (PostgreSQL; SQLite writers are serial), so
+/// a dissolution, which locks the cell for update, either waits for this
+/// transaction or is seen by it as DISSOLVED. Never an open membership in a
+/// dissolved cell.
+pub async fn lock_for_new_members<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<Option<organization::Model>, AppError> {
+    Ok(organization::Entity::find_by_id(id)
+        .lock_shared()
+        .one(conn)
+        .await?)
+}
+
+/// Whether an organization can take members now.
+pub fn is_active_cell(org: &organization::Model) -> bool {
+    org.kind == OrganizationKind::Cell && org.status == OrganizationStatus::Active
+}
+
+/// `renameOrganization`: a new display name; the code, shared with other
+/// systems, never changes.
+pub async fn rename(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    code: String,
+    name: String,
+) -> Result<organization::Model, AppError> {
+    let caller = ctx.clone();
+    audited(db, ctx, "renameOrganization", &code.clone(), move |txn| {
+        Box::pin(async move {
+            let ctx = &caller;
+            ctx.principal.require(Permission::Organize)?;
+            validate_code("code", &code)?;
+            let name = validate_name("name", &name)?;
+            let org = find(txn, ctx, Lookup::Code(code))
+                .await?
+                .ok_or(AppError::NotFound("organization"))?;
+            let path = org.path.clone();
+            let mut renamed: organization::ActiveModel = org.into();
+            renamed.name = Set(name);
+            renamed.updated_at = Set(crate::clock::now());
+            Ok((renamed.update(txn).await?, path))
+        })
+    })
+    .await
+}
+
+/// `moveOrganization`: re-parents an organization with its whole subtree
+/// (e.g. a commune committee into the district it merged into). Every path
+/// in the subtree is rewritten in one statement, so scopes and subtree
+/// queries follow at once.
+pub async fn move_to(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    code: String,
+    new_parent_code: String,
+) -> Result<organization::Model, AppError> {
+    let target = format!("{code}->{new_parent_code}");
+    let caller = ctx.clone();
+    audited(db, ctx, "moveOrganization", &target, move |txn| {
+        Box::pin(async move {
+            let ctx = &caller;
+            ctx.principal.require(Permission::Organize)?;
+            validate_code("code", &code)?;
+            validate_code("newParentCode", &new_parent_code)?;
+            let org = find(txn, ctx, Lookup::Code(code))
+                .await?
+                .ok_or(AppError::NotFound("organization"))?;
+            let parent = find(txn, ctx, Lookup::Code(new_parent_code))
+                .await?
+                .ok_or(AppError::NotFound("new parent organization"))?;
+            // Lock both rows: a concurrent move or dissolution of either waits.
+            organization::Entity::find()
+                .filter(organization::Column::Id.is_in([org.id, parent.id]))
+                .order_by_asc(organization::Column::Id)
+                .lock_exclusive()
+                .all(txn)
+                .await?;
+            if org.status != OrganizationStatus::Active {
+                return Err(AppError::Conflict(
+                    "code: the organization is dissolved".to_owned(),
+                ));
+            }
+            if parent.status != OrganizationStatus::Active {
+                return Err(AppError::invalid(
+                    "newParentCode",
+                    "the new parent is dissolved",
+                ));
+            }
+            if !allowed_parents(org.kind).contains(&parent.kind) {
+                return Err(AppError::invalid(
+                    "newParentCode",
+                    format!(
+                        "a {:?} cannot be placed under a {:?}",
+                        org.kind, parent.kind
+                    ),
+                ));
+            }
+            if parent.path.starts_with(&org.path) {
+                return Err(AppError::invalid(
+                    "newParentCode",
+                    "an organization cannot move under itself or its own subtree",
+                ));
+            }
+            if org.parent_id == Some(parent.id) {
+                return Err(AppError::invalid(
+                    "newParentCode",
+                    "the organization is already there",
+                ));
+            }
+            let old_path = org.path.clone();
+            let new_path = format!("{}{}/", parent.path, org.id);
+            let depth_change = parent.depth + 1 - org.depth;
+            let (from, to) = subtree_range(&old_path);
+            // Each path ends with its own row's id, so no rewritten path can
+            // collide with another row's, even halfway through the statement.
+            let old_prefix_chars = i32::try_from(old_path.len())
+                .map_err(|_| AppError::Internal(anyhow::anyhow!("path too long")))?;
+            let now = crate::clock::now();
+            organization::Entity::update_many()
+                .col_expr(
+                    organization::Column::Path,
+                    Expr::val(new_path.clone()).binary(
+                        sea_orm::sea_query::BinOper::Custom("||"),
+                        Func::cust("SUBSTR")
+                            .arg(Expr::col(organization::Column::Path))
+                            .arg(old_prefix_chars + 1),
+                    ),
+                )
+                .col_expr(
+                    organization::Column::Depth,
+                    Expr::col(organization::Column::Depth).add(depth_change),
+                )
+                .col_expr(organization::Column::UpdatedAt, Expr::value(now))
+                .filter(organization::Column::Path.gte(from))
+                .filter(organization::Column::Path.lt(to))
+                .exec(txn)
+                .await?;
+            let mut moved: organization::ActiveModel = find_any(txn, org.id).await?.into();
+            moved.parent_id = Set(Some(parent.id));
+            let moved = moved.update(txn).await?;
+            Ok((moved, new_path))
+        })
+    })
+    .await
+}
+
+/// One organization by id, whatever the scope, that must exist.
+async fn find_any<C: ConnectionTrait>(conn: &C, id: i64) -> Result<organization::Model, AppError> {
+    organization::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("organization {id} vanished")))
 }
 
 /// Filters of the `organizations` list.

@@ -28,6 +28,12 @@ pub enum TransferReason {
     /// Return from temporary activity.
     Return,
     Other,
+    /// The member was removed (status REMOVED): the membership at `from`
+    /// closes and none opens; `to` repeats `from`.
+    Removal,
+    /// The member died (status DECEASED): the membership at `from` closes
+    /// and none opens; `to` repeats `from`.
+    Death,
 }
 
 /// One applied change of a member's cell, in the ordered change feed.

@@ -5,9 +5,7 @@
 //! caller's scope.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{
-    MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus, TransferReason,
-};
+use entity::enums::{MemberStatus, MembershipKind, TransferReason};
 use entity::{member, membership, organization, transfer_event};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -86,6 +84,29 @@ pub(crate) async fn open_membership<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?)
+}
+
+/// Closes the membership an event ends, at the event's instant.
+/// Conditional: if another transaction closed it first, the whole
+/// transaction fails and nothing is half-applied.
+pub(crate) async fn close_membership<C: ConnectionTrait>(
+    conn: &C,
+    closing: &membership::Model,
+    event: &transfer_event::Model,
+) -> Result<(), AppError> {
+    let closed = membership::Entity::update_many()
+        .col_expr(membership::Column::EndedAt, Expr::value(event.effective_at))
+        .col_expr(membership::Column::ClosedByEventId, Expr::value(event.id))
+        .filter(membership::Column::Id.eq(closing.id))
+        .filter(membership::Column::EndedAt.is_null())
+        .exec(conn)
+        .await?;
+    if closed.rows_affected != 1 {
+        return Err(AppError::Conflict(
+            "the member was transferred concurrently; retry".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// The latest feed sequence handed out (0 before the first event).
@@ -205,11 +226,20 @@ fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppErro
     if let Some(from) = &request.from_code {
         organizations::validate_code("fromOrganizationCode", from)?;
     }
-    if request.reason == TransferReason::Admission {
-        return Err(AppError::invalid(
-            "reason",
-            "ADMISSION is recorded by registerMember",
-        ));
+    match request.reason {
+        TransferReason::Admission => {
+            return Err(AppError::invalid(
+                "reason",
+                "ADMISSION is recorded by registerMember",
+            ));
+        }
+        TransferReason::Removal | TransferReason::Death => {
+            return Err(AppError::invalid(
+                "reason",
+                "REMOVAL and DEATH are recorded by updateMember's status change",
+            ));
+        }
+        _ => {}
     }
     if request.reason == TransferReason::Return && request.kind != MembershipKind::Temporary {
         return Err(AppError::invalid(
@@ -364,9 +394,12 @@ async fn apply(
     let destination = organizations::find(txn, ctx, Lookup::Code(request.to_code.clone()))
         .await?
         .ok_or(AppError::NotFound("destination organization"))?;
-    if destination.kind != OrganizationKind::Cell
-        || destination.status != OrganizationStatus::Active
-    {
+    // Read again under a share lock: a dissolution of the destination either
+    // waits for this transfer or has already made it DISSOLVED.
+    let destination = organizations::lock_for_new_members(txn, destination.id)
+        .await?
+        .ok_or(AppError::NotFound("destination organization"))?;
+    if !organizations::is_active_cell(&destination) {
         return Err(AppError::Conflict(
             "toOrganizationCode: the destination is not an ACTIVE CELL".to_owned(),
         ));
@@ -495,19 +528,7 @@ async fn apply(
     )
     .await?;
     if let Some(closing) = closing {
-        // Conditional: if another transaction closed it first, nothing is half-applied.
-        let closed = membership::Entity::update_many()
-            .col_expr(membership::Column::EndedAt, Expr::value(effective_at))
-            .col_expr(membership::Column::ClosedByEventId, Expr::value(event.id))
-            .filter(membership::Column::Id.eq(closing.id))
-            .filter(membership::Column::EndedAt.is_null())
-            .exec(txn)
-            .await?;
-        if closed.rows_affected != 1 {
-            return Err(AppError::Conflict(
-                "the member was transferred concurrently; retry".to_owned(),
-            ));
-        }
+        close_membership(txn, &closing, &event).await?;
     }
     let opens =
         !(request.kind == MembershipKind::Temporary && request.reason == TransferReason::Return);
