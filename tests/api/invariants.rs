@@ -304,3 +304,76 @@ on_both_backends! {
         assert_eq!(audit_log::Entity::find().all(&db).await.expect("read"), vec![row]);
     }
 }
+
+/// The registry's invariants over the whole database, checked after
+/// concurrent work: open memberships only in active cells; every member in
+/// the party has exactly one open OFFICIAL membership and every member who
+/// left has none; each closed membership ends when its closing event took
+/// effect; the feed numbers its events 1..n.
+pub async fn assert_registry_invariants(db: &DatabaseConnection) {
+    use entity::enums::{MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus};
+    use entity::{member, membership, organization, transfer_event};
+    use std::collections::HashMap;
+
+    let organizations: HashMap<i64, organization::Model> = organization::Entity::find()
+        .all(db)
+        .await
+        .expect("organizations")
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let events: HashMap<i64, transfer_event::Model> = transfer_event::Entity::find()
+        .all(db)
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.id, e))
+        .collect();
+    let memberships = membership::Entity::find()
+        .all(db)
+        .await
+        .expect("memberships");
+    let mut open_official: HashMap<i64, usize> = HashMap::new();
+    for m in &memberships {
+        match m.ended_at {
+            None => {
+                let cell = &organizations[&m.organization_id];
+                assert!(
+                    cell.kind == OrganizationKind::Cell
+                        && cell.status == OrganizationStatus::Active,
+                    "open membership {} in {} ({:?})",
+                    m.id,
+                    cell.code,
+                    cell.status
+                );
+                if m.kind == MembershipKind::Official {
+                    *open_official.entry(m.member_id).or_default() += 1;
+                }
+            }
+            Some(ended) => {
+                let closing = m.closed_by_event_id.map(|id| &events[&id]);
+                assert_eq!(
+                    closing.map(|e| e.effective_at),
+                    Some(ended),
+                    "membership {} ends with its closing event",
+                    m.id
+                );
+            }
+        }
+    }
+    for person in member::Entity::find().all(db).await.expect("members") {
+        let open = open_official.get(&person.id).copied().unwrap_or(0);
+        let expected = usize::from(!matches!(
+            person.status,
+            MemberStatus::Removed | MemberStatus::Deceased
+        ));
+        assert_eq!(open, expected, "member {} ({:?})", person.id, person.status);
+    }
+    let mut sequences: Vec<i64> = events.values().map(|e| e.sequence).collect();
+    sequences.sort_unstable();
+    assert_eq!(
+        sequences,
+        (1..=sequences.len() as i64).collect::<Vec<_>>(),
+        "the feed has no gap"
+    );
+}

@@ -8,6 +8,7 @@ mod helpers;
 mod audit;
 mod auth;
 mod authz;
+mod dissolution;
 mod graphql_endpoint;
 mod health;
 mod invariants;
