@@ -15,6 +15,7 @@ mod invariants;
 mod members;
 mod migrations;
 mod organizations;
+mod plans;
 mod reads;
 mod rest;
 mod schema;
