@@ -100,6 +100,42 @@ fn operations() -> Vec<Operation> {
             expected: ORGANIZE,
         },
         Operation {
+            name: "renameOrganization",
+            query: "mutation($name: String!) { renameOrganization(code: \"SL.BL\", name: $name) { name } }",
+            variables: |role, _| json!({ "name": format!("Đảng bộ xã Bạch Lưu ({})", role.as_str()) }),
+            expected: ORGANIZE,
+        },
+        Operation {
+            name: "moveOrganization",
+            query: "mutation($code: String!) { moveOrganization(code: $code, newParentCode: \"SL.YT\") { code } }",
+            variables: |role, _| json!({ "code": format!("SL.BL.MV-{}", role.as_str()) }),
+            expected: ORGANIZE,
+        },
+        Operation {
+            name: "dissolveOrganization",
+            query: "mutation($code: String!) { dissolveOrganization(input: { organizationCode: $code, decisionRef: \"QĐ-1\" }) { organization { status } } }",
+            variables: |role, _| json!({ "code": format!("SL.BL.D-{}", role.as_str()) }),
+            expected: ORGANIZE,
+        },
+        Operation {
+            name: "updateMember",
+            query: "mutation($id: ID!) { updateMember(input: { memberId: $id, fullName: \"Nguyễn Văn Ân\" }) { fullName } }",
+            variables: |_, member| json!({ "id": member }),
+            expected: ORGANIZE,
+        },
+        Operation {
+            name: "createPlan",
+            query: "mutation($code: String!) { createPlan(input: { code: $code, title: \"Kế hoạch\", issuedByCode: \"SL\", issuedOn: \"2020-01-01\", targetCellTypes: [AGENCY] }) { code } }",
+            variables: |role, _| json!({ "code": format!("P-{}", role.as_str()) }),
+            expected: ORGANIZE,
+        },
+        Operation {
+            name: "plans",
+            query: "{ plans { code progress { committeesTotal } committees { committee { code } } } }",
+            variables: |_, _| json!({}),
+            expected: ALLOWED_ALL,
+        },
+        Operation {
             name: "auditLog",
             query: "{ auditLog(first: 5) { edges { node { seq } } } }",
             variables: |_, _| json!({}),
@@ -111,6 +147,12 @@ fn operations() -> Vec<Operation> {
 on_both_backends! {
     async fn every_role_gets_exactly_what_the_policy_grants(app: TestApp) {
         let seeded = app.seed_district().await;
+        // One cell per role for the operations that can only succeed once.
+        for role in ROLES {
+            for prefix in ["MV", "D"] {
+                app.create_organization(&format!("SL.BL.{prefix}-{}", role.as_str()), "CELL", Some("AGENCY"), Some("SL.BL")).await;
+            }
+        }
         for operation in operations() {
             for (role, expected) in ROLES.iter().zip(operation.expected) {
                 let answer = app

@@ -17,6 +17,7 @@ mod migrations;
 mod organizations;
 mod plans;
 mod reads;
+mod reorganization;
 mod rest;
 mod schema;
 mod startup;

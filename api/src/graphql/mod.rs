@@ -9,6 +9,7 @@ pub mod scalars;
 
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Object, Schema};
 use sea_orm::DatabaseConnection;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 pub use routes::configure;
 
@@ -110,9 +111,21 @@ pub fn db<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a DatabaseConnection
 }
 
 /// The instant a request reads "now" as: one per request, so every field
-/// answers about the same moment (and loaders batch on it).
-#[derive(Debug, Clone, Copy)]
-pub struct RequestTime(pub chrono::DateTime<chrono::Utc>);
+/// answers about the same moment (and loaders batch on it). A mutation
+/// moves it past its write (`after_write`), so the answer shows the change.
+#[derive(Debug)]
+pub struct RequestTime(AtomicI64);
+
+impl RequestTime {
+    pub fn new(at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self(AtomicI64::new(at.timestamp_micros()))
+    }
+
+    fn get(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_micros(self.0.load(Ordering::SeqCst))
+            .unwrap_or_else(crate::clock::now)
+    }
+}
 
 /// `asOf`, or the request's instant.
 pub fn as_of(
@@ -121,8 +134,17 @@ pub fn as_of(
 ) -> chrono::DateTime<chrono::Utc> {
     as_of.unwrap_or_else(|| {
         ctx.data::<RequestTime>()
-            .map_or_else(|_| crate::clock::now(), |now| now.0)
+            .map_or_else(|_| crate::clock::now(), RequestTime::get)
     })
+}
+
+/// Called by a mutation once its write has committed: the rest of the
+/// answer reads the registry as it is now, the write included.
+pub fn after_write(ctx: &Context<'_>) {
+    if let Ok(time) = ctx.data::<RequestTime>() {
+        time.0
+            .store(crate::clock::now().timestamp_micros(), Ordering::SeqCst);
+    }
 }
 
 /// The request's loaders.

@@ -38,7 +38,7 @@ async fn execute(
                 .into_inner()
                 .data(caller)
                 .data(loaders)
-                .data(super::RequestTime(crate::clock::now())),
+                .data(super::RequestTime::new(crate::clock::now())),
         )
         .await;
     HttpResponse::Ok().json(response)

@@ -360,6 +360,7 @@ impl MemberMutation {
         let created = service::register(db(ctx)?, caller, input)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         Ok(Member(MemberView::new(created, caller)))
     }
 
@@ -387,6 +388,7 @@ impl MemberMutation {
         let updated = update(db(ctx)?, caller, input)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         Ok(Member(MemberView::new(updated, caller)))
     }
 }

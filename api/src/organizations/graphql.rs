@@ -374,6 +374,7 @@ impl OrganizationMutation {
         let created = service::create(db(ctx)?, caller(ctx)?, input)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         Ok(Organization::in_scope(created))
     }
 
@@ -387,6 +388,7 @@ impl OrganizationMutation {
         let renamed = service::rename(db(ctx)?, caller(ctx)?, code, name)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         Ok(Organization::in_scope(renamed))
     }
 
@@ -402,6 +404,7 @@ impl OrganizationMutation {
         let moved = service::move_to(db(ctx)?, caller(ctx)?, code, new_parent_code)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         Ok(Organization::in_scope(moved))
     }
 
@@ -435,6 +438,7 @@ impl OrganizationMutation {
         let done = dissolve(db(ctx)?, caller(ctx)?, input)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         Ok(DissolutionResult {
             organization: Organization::in_scope(done.organization),
             transfers: done.transfers.into_iter().map(TransferEvent).collect(),

@@ -192,6 +192,7 @@ impl PlanMutation {
         let created = service::create(db(ctx)?, caller(ctx)?, input)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         Ok(Plan::new(created))
     }
 }

@@ -240,6 +240,7 @@ impl TransferMutation {
     ) -> async_graphql::Result<TransferResult> {
         let external_id = input.external_id.clone();
         let outcome = service::submit(db(ctx)?, caller(ctx)?, input.into()).await;
+        crate::graphql::after_write(ctx);
         TransferResult::from_outcome(external_id, outcome)
     }
 
@@ -257,6 +258,7 @@ impl TransferMutation {
         let outcomes = service::submit_batch(db(ctx)?, caller(ctx)?, requests)
             .await
             .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
         keys.into_iter()
             .zip(outcomes)
             .map(|(key, outcome)| TransferResult::from_outcome(key, outcome))
