@@ -45,6 +45,13 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Load example data (applies pending migrations first).
+    Seed {
+        #[command(flatten)]
+        database: DatabaseArgs,
+        #[command(subcommand)]
+        dataset: SeedDataset,
+    },
     /// Print the REST API's OpenAPI document, or write it to a file.
     ExportOpenapi {
         /// Where to write the JSON; standard output when absent.
@@ -56,6 +63,21 @@ pub enum Command {
         /// Where to write the SDL; standard output when absent.
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum SeedDataset {
+    /// The Sông Lô district when Đề án 04 was issued: 17 grassroots
+    /// committees, 256 cells, about 2,000 members, plan DA04. Deterministic
+    /// for a seed number; a second run changes nothing.
+    Demo {
+        /// Seed of the generator that makes names, sizes and dates.
+        #[arg(long, default_value_t = crate::seed::DEFAULT_SEED)]
+        seed: u64,
+        /// Add the demo even if the database holds other data.
+        #[arg(long)]
+        force: bool,
     },
 }
 

@@ -17,6 +17,7 @@ pub mod organizations;
 pub mod page;
 pub mod plans;
 pub mod rest;
+pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -6,7 +6,8 @@ use anyhow::Context;
 use api::audit::service::{self as audit, Verification};
 use api::auth::jwt::{self, TokenRequest};
 use api::auth::keys;
-use api::config::{AuditAction, Cli, Command, MigrateAction};
+use api::config::{AuditAction, Cli, Command, MigrateAction, SeedDataset};
+use api::seed::{self, Seeded};
 use api::startup::Application;
 use api::{database, graphql, telemetry};
 use clap::Parser;
@@ -133,6 +134,33 @@ async fn run(command: Command) -> anyhow::Result<()> {
                     )
                 }
             }
+        }
+        Command::Seed {
+            database: args,
+            dataset:
+                SeedDataset::Demo {
+                    seed: number,
+                    force,
+                },
+        } => {
+            let url = args.url.to_string();
+            let db = database::connect(&args).await?;
+            database::prepare(&db, &url, true).await?;
+            eprintln!("seeding the Sông Lô demo (seed {number}) into {url}");
+            match seed::demo(&db, number, force, |line| eprintln!("  {line}")).await? {
+                Seeded::AlreadyThere => {
+                    println!("the Sông Lô demo is already in {url}: nothing to do")
+                }
+                Seeded::Built {
+                    communes,
+                    cells,
+                    members,
+                } => println!(
+                    "seeded Sông Lô into {url}: {communes} grassroots committees, {cells} cells, {members} members, plan {}",
+                    seed::PLAN_CODE
+                ),
+            }
+            Ok(())
         }
         Command::ExportOpenapi { output } => {
             use utoipa::OpenApi;

@@ -20,6 +20,7 @@ mod reads;
 mod reorganization;
 mod rest;
 mod schema;
+mod seed;
 mod startup;
 mod subscriptions;
 mod transfers;
