@@ -176,8 +176,7 @@ async fn the_same_seed_builds_the_same_registry() {
             },
         )
         .await;
-        let list = found.lock().expect("lock").clone();
-        list
+        found.lock().expect("lock").clone()
     }
     let first = people(11).await;
     assert!(first.len() > 1_500, "{}", first.len());
