@@ -288,3 +288,30 @@ on_both_backends! {
         assert_constant_statements(&app, "feed", feed, 3).await;
     }
 }
+
+on_both_backends! {
+    async fn a_member_lookup_with_cell_and_committee_is_one_statement(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let query = "query($v: String) { member(nationalId: $v) { id fullName membership { startedAt organization { code name parent { code name } } } } }";
+        let answer = app.graphql(query, json!({ "v": "001080000001" })).await;
+        assert_eq!(
+            answer["data"]["member"]["membership"]["organization"],
+            json!({ "code": "SL.BL.R1", "name": "Tổ chức SL.BL.R1", "parent": { "code": "SL.BL", "name": "Tổ chức SL.BL" } }),
+            "{answer}"
+        );
+        assert_eq!(answer["data"]["member"]["id"], json!(seeded.bl_member));
+        assert_eq!(statements_for(&app, query, json!({ "v": "001080000001" })).await, 1);
+        // The same answer through the general path, for a member with no open membership.
+        let removed = app
+            .graphql("mutation($id: ID!) { updateMember(input: { memberId: $id, status: REMOVED }) { membership { id } } }", json!({ "id": seeded.yt_member }))
+            .await;
+        assert_eq!(removed["data"]["updateMember"]["membership"], Value::Null, "{removed}");
+        let gone = app.graphql(query, json!({ "v": "001080000002" })).await;
+        assert_eq!(gone["data"]["member"]["id"], json!(seeded.yt_member), "still readable: {gone}");
+        assert_eq!(gone["data"]["member"]["membership"], Value::Null);
+        // A scoped reader of the other commune sees nothing, as before.
+        let other = crate::helpers::token_for(api::auth::Role::Integrator, Some("SL.YT"));
+        let hidden = app.graphql_as(&other, query, json!({ "v": "001080000001" })).await;
+        assert_eq!(hidden["data"]["member"], Value::Null, "{hidden}");
+    }
+}

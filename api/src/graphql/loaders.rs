@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::ErrorExtensions;
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, OrganizationStatus};
 use entity::{member, membership, organization};
@@ -18,10 +18,30 @@ use crate::members::service as members;
 use crate::organizations::service as organizations;
 
 /// The per-request loader set.
-pub type Loaders = DataLoader<Batch>;
+pub type Loaders = DataLoader<Batch, HashMapCache>;
 
+/// Loaders for one request: each record is read at most once per request
+/// (`forget_all` after a write).
 pub fn new_loaders(db: DatabaseConnection) -> Loaders {
-    DataLoader::new(Batch { db }, tokio::spawn)
+    DataLoader::with_cache(Batch { db }, tokio::spawn, HashMapCache::default())
+}
+
+/// Loaders for a long-lived subscription: batching, but no cache, so every
+/// event is read as the registry is then.
+pub fn uncached_loaders(db: DatabaseConnection) -> Loaders {
+    let loaders = new_loaders(db);
+    loaders.enable_all_cache(false);
+    loaders
+}
+
+/// Forgets every cached record, after a write in the same request.
+pub fn forget_all(loaders: &Loaders) {
+    loaders.clear::<OrganizationId>();
+    loaders.clear::<MemberId>();
+    loaders.clear::<LatestOfficial>();
+    loaders.clear::<MembershipsAt>();
+    loaders.clear::<History>();
+    loaders.clear::<Children>();
 }
 
 /// A loader failure as a GraphQL error with its code.

@@ -145,6 +145,9 @@ pub fn after_write(ctx: &Context<'_>) {
         time.0
             .store(crate::clock::now().timestamp_micros(), Ordering::SeqCst);
     }
+    if let Ok(loaders) = ctx.data::<loaders::Loaders>() {
+        loaders::forget_all(loaders);
+    }
 }
 
 /// The request's loaders.

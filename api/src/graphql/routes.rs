@@ -64,7 +64,7 @@ async fn subscribe(
                 .map_err(|err| async_graphql::Error::new(err.to_string()))?;
             let mut data = async_graphql::Data::default();
             data.insert(caller);
-            data.insert(super::loaders::new_loaders(state.db.clone()));
+            data.insert(super::loaders::uncached_loaders(state.db.clone()));
             Ok(data)
         })
         .start(&req, payload)

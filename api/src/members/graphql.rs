@@ -301,7 +301,31 @@ impl MemberQuery {
                 .extend());
             }
         };
-        let found = service::find(db(ctx)?, caller(ctx)?, lookup)
+        let (db, caller) = (db(ctx)?, caller(ctx)?);
+        // Usually one statement: the member where they are now, handed to
+        // the loaders so `membership { organization { parent } }` reads no more.
+        let now = crate::graphql::as_of(ctx, None);
+        let placed = service::current_placement(db, caller, &lookup, now)
+            .await
+            .map_err(|e| e.extend())?;
+        if let Some(placed) = placed {
+            let loaders = loaders(ctx)?;
+            let key = MembershipsAt {
+                member_id: placed.member.model.id,
+                as_of: now,
+                kind: Some(entity::enums::MembershipKind::Official),
+            };
+            loaders.feed_one(key, vec![placed.membership]).await;
+            loaders
+                .feed_many(
+                    std::iter::once(placed.cell)
+                        .chain(placed.committee)
+                        .map(|org| (OrganizationId(org.id), org)),
+                )
+                .await;
+            return Ok(Some(Member(placed.member)));
+        }
+        let found = service::find(db, caller, lookup)
             .await
             .map_err(|e| e.extend())?;
         Ok(found.map(Member))
