@@ -33,6 +33,24 @@ def pgbench(folder, query):
     return tps, pct(50), pct(99)
 
 
+def ingestion(folder, connections):
+    """Events/s of batched and single transfers beside pgbench running the same statements."""
+    try:
+        counts = [line.split() for line in open(f"{folder}/ingest.counts")]
+    except FileNotFoundError:
+        return
+    tps, pg50, pg99 = pgbench(folder, "transfer")
+    print(f"\ntransfers, {connections} connections; pgbench runs one transfer's statements per transaction")
+    print(f"{'ingestion':<48} {'events/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'pgbench tps':>12} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}")
+    for batch, applied, elapsed in counts:
+        rate = int(applied) / float(elapsed)
+        rps, p50, p99, _ = wrk(f"{folder}/ingest-{batch}.wrk")
+        name = "single transfers (REST, 1 per request)" if batch == "1" else f"REST batches of {batch}"
+        failures = re.search(r"HTTP failures:\s+(\d+)", open(f"{folder}/ingest-{batch}.wrk").read())
+        flag = f"  ({failures.group(1)} failed)" if failures and failures.group(1) != "0" else ""
+        print(f"{name:<48} {rate:>13.0f} {p50 or 0:>7.2f} {p99 or 0:>7.2f} {tps:>12.0f} {pg50 or 0:>7.2f} {pg99 or 0:>7.2f} {rate / tps:>6.2f}{flag}")
+
+
 def main():
     folder, members, connections = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     names = {
@@ -47,6 +65,7 @@ def main():
         tps, pg50, pg99 = pgbench(folder, query)
         flag = f"  ({errors} failed)" if errors else ""
         print(f"{name:<48} {rps:>13.0f} {p50 or 0:>7.2f} {p99 or 0:>7.2f} {tps:>12.0f} {pg50 or 0:>7.2f} {pg99 or 0:>7.2f} {rps / tps:>6.2f}{flag}")
+    ingestion(folder, connections)
 
 
 main()
