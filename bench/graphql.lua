@@ -16,6 +16,12 @@ local queries = {
   committee = '{"query":"query($v:String){organization(code:$v){children(first:50){edges{node{code memberCount}}}}}","variables":{"v":"%s"}}',
 }
 
+-- Each thread draws its own sequence: unseeded, every thread (and every
+-- run) would ask for the same members in the same order.
+function init(args)
+  math.randomseed(os.time() * 1000 + id)
+end
+
 request = function()
   local d, c, k = math.random(1, districts), math.random(1, communes), math.random(1, cells)
   local value
@@ -31,7 +37,10 @@ end
 
 -- Answers with GraphQL errors count as failures, not as throughput.
 local threads = {}
+local thread_id = 0
 function setup(thread)
+  thread_id = thread_id + 1
+  thread:set("id", thread_id)
   table.insert(threads, thread)
 end
 

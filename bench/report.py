@@ -48,7 +48,9 @@ def ingestion(folder, connections):
         name = "single transfers (REST, 1 per request)" if batch == "1" else f"REST batches of {batch}"
         failures = re.search(r"HTTP failures:\s+(\d+)", open(f"{folder}/ingest-{batch}.wrk").read())
         flag = f"  ({failures.group(1)} failed)" if failures and failures.group(1) != "0" else ""
-        print(f"{name:<48} {rate:>13.0f} {p50 or 0:>7.2f} {p99 or 0:>7.2f} {tps:>12.0f} {pg50 or 0:>7.2f} {pg99 or 0:>7.2f} {rate / tps:>6.2f}{flag}")
+        # A request that outlasts the run has no latency on record.
+        latency = f"{p50:>7.2f} {p99:>7.2f}" if rps > 0 and p50 else f"{'-':>7} {'-':>7}"
+        print(f"{name:<48} {rate:>13.0f} {latency} {tps:>12.0f} {pg50 or 0:>7.2f} {pg99 or 0:>7.2f} {rate / tps:>6.2f}{flag}")
 
 
 def main():

@@ -17,6 +17,12 @@ function setup(thread)
   table.insert(threads, thread)
 end
 
+-- Each thread draws its own sequence: unseeded, every thread (and every
+-- run) would ask for the same members in the same order.
+function init(args)
+  math.randomseed(os.time() * 1000 + id)
+end
+
 local counter = 0
 request = function()
   local events = {}
