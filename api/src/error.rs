@@ -77,6 +77,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The database broke the work off because of concurrent changes
+    /// (deadlock, serialization failure, busy): nothing was applied.
+    #[error("{0}")]
+    Contention(String),
     /// A request refused whole because of some of its items, each named
     /// (e.g. the members a dissolution could not move).
     #[error("{message}")]
@@ -119,7 +123,7 @@ impl AppError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
-            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Unavailable(_) | Self::Contention(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -147,11 +151,15 @@ impl From<DbErr> for AppError {
             }
             _ => {}
         }
-        // PostgreSQL broke a deadlock or a serialization conflict: nothing
-        // was applied and the same request may simply be sent again.
-        if matches!(database_code(&err).as_deref(), Some("40P01" | "40001")) {
-            return Self::Conflict(
-                "a concurrent change to the same records got in the way; nothing was applied, retry"
+        // PostgreSQL broke a deadlock or a serialization conflict, or SQLite
+        // stayed busy past its timeout: nothing was applied and the same
+        // request may simply run again.
+        if matches!(
+            database_code(&err).as_deref(),
+            Some("40P01" | "40001" | "5" | "517")
+        ) {
+            return Self::Contention(
+                "concurrent changes to the same records got in the way; nothing was applied, retry"
                     .to_owned(),
             );
         }

@@ -217,11 +217,13 @@ pub(super) async fn active_cell<C: ConnectionTrait>(
 pub async fn register(
     db: &DatabaseConnection,
     ctx: &Ctx,
-    mut input: RegisterMember,
+    input: RegisterMember,
 ) -> Result<member::Model, AppError> {
     let target = format!("{}:{}", input.organization_code, input.external_id);
     let caller = ctx.clone();
     audited(db, ctx, "registerMember", &target, move |txn| {
+        let caller = caller.clone();
+        let mut input = input.clone();
         Box::pin(async move {
             let ctx = &caller;
             ctx.principal.require(Permission::Organize)?;

@@ -168,7 +168,7 @@ fn validate(input: &mut UpdateMember) -> Result<(), AppError> {
 pub async fn update(
     db: &DatabaseConnection,
     ctx: &Ctx,
-    mut input: UpdateMember,
+    input: UpdateMember,
 ) -> Result<member::Model, AppError> {
     let target = match &input.member {
         Some(MemberRef::Id(id)) => format!("member:{id}"),
@@ -177,6 +177,8 @@ pub async fn update(
     };
     let caller = ctx.clone();
     audited(db, ctx, "updateMember", &target, move |txn| {
+        let caller = caller.clone();
+        let mut input = input.clone();
         Box::pin(async move {
             let ctx = &caller;
             ctx.principal.require(Permission::Organize)?;

@@ -129,6 +129,8 @@ pub async fn dissolve(
     let target = format!("{}:{}", input.organization_code, input.decision_ref);
     let caller = ctx.clone();
     audited(db, ctx, "dissolveOrganization", &target, move |txn| {
+        let caller = caller.clone();
+        let input = input.clone();
         Box::pin(async move {
             let ctx = &caller;
             ctx.principal.require(Permission::Organize)?;

@@ -144,6 +144,8 @@ pub async fn create(
     let target = input.code.clone();
     let caller = ctx.clone();
     audited(db, ctx, "createOrganization", &target, move |txn| {
+        let caller = caller.clone();
+        let input = input.clone();
         Box::pin(async move {
             let ctx = &caller;
             ctx.principal.require(Permission::Organize)?;
@@ -271,6 +273,9 @@ pub async fn rename(
 ) -> Result<organization::Model, AppError> {
     let caller = ctx.clone();
     audited(db, ctx, "renameOrganization", &code.clone(), move |txn| {
+        let caller = caller.clone();
+        let code = code.clone();
+        let name = name.clone();
         Box::pin(async move {
             let ctx = &caller;
             ctx.principal.require(Permission::Organize)?;
@@ -302,6 +307,9 @@ pub async fn move_to(
     let target = format!("{code}->{new_parent_code}");
     let caller = ctx.clone();
     audited(db, ctx, "moveOrganization", &target, move |txn| {
+        let caller = caller.clone();
+        let code = code.clone();
+        let new_parent_code = new_parent_code.clone();
         Box::pin(async move {
             let ctx = &caller;
             ctx.principal.require(Permission::Organize)?;

@@ -110,11 +110,13 @@ fn validate(input: &mut CreatePlan, today: NaiveDate) -> Result<(), AppError> {
 pub async fn create(
     db: &DatabaseConnection,
     ctx: &Ctx,
-    mut input: CreatePlan,
+    input: CreatePlan,
 ) -> Result<PlanView, AppError> {
     let target = input.code.clone();
     let caller = ctx.clone();
     audited(db, ctx, "createPlan", &target, move |txn| {
+        let caller = caller.clone();
+        let mut input = input.clone();
         Box::pin(async move {
             let ctx = &caller;
             ctx.principal.require(Permission::Organize)?;

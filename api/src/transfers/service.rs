@@ -308,6 +308,7 @@ pub async fn submit(
     let work_hash = hash.clone();
     let external_id = request.external_id.clone();
     let result = audited(db, ctx, "submitTransfer", &target, move |txn| {
+        let (caller, request, work_hash) = (caller.clone(), request.clone(), work_hash.clone());
         Box::pin(async move { apply(txn, &caller, request, work_hash).await })
     })
     .await;
