@@ -199,10 +199,7 @@ pub(super) async fn active_cell<C: ConnectionTrait>(
     field: &'static str,
     code: &str,
 ) -> Result<organization::Model, AppError> {
-    let cell = organizations::find(conn, ctx, Lookup::Code(code.to_owned()))
-        .await?
-        .ok_or(AppError::NotFound("organization"))?;
-    let cell = organizations::lock_for_new_members(conn, cell.id)
+    let cell = organizations::find_for_new_members(conn, ctx, Lookup::Code(code.to_owned()))
         .await?
         .ok_or(AppError::NotFound("organization"))?;
     if !organizations::is_active_cell(&cell) {

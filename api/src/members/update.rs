@@ -15,7 +15,6 @@ use super::service::{self, MemberLookup, active_cell, years_between};
 use crate::audit::service::audited;
 use crate::auth::{Ctx, Permission};
 use crate::error::AppError;
-use crate::organizations::dissolution::validate_decision_ref;
 use crate::organizations::service as organizations;
 use crate::transfers::service::{self as transfers, MemberRef};
 
@@ -132,18 +131,7 @@ fn check_change(
 
 /// Checks what needs no database.
 fn validate(input: &mut UpdateMember) -> Result<(), AppError> {
-    match &input.member {
-        None => {
-            return Err(AppError::invalid(
-                "memberId",
-                "give exactly one of memberId or memberNationalId",
-            ));
-        }
-        Some(MemberRef::NationalId(national_id)) => {
-            service::validate_national_id("memberNationalId", national_id)?
-        }
-        Some(MemberRef::Id(_)) => {}
-    }
+    MemberRef::check(input.member.as_ref(), "memberId")?;
     if !input.changes_something() {
         return Err(AppError::BadInput(
             "nothing to change: give at least one field".to_owned(),
@@ -159,7 +147,7 @@ fn validate(input: &mut UpdateMember) -> Result<(), AppError> {
         organizations::validate_code("residenceCellCode", code)?;
     }
     if let Some(decision) = &input.decision_ref {
-        validate_decision_ref("decisionRef", decision)?;
+        transfers::validate_decision_ref("decisionRef", decision)?;
     }
     Ok(())
 }

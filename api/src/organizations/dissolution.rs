@@ -60,21 +60,9 @@ pub struct Dissolution {
     pub transfers: Vec<transfer_event::Model>,
 }
 
-/// A decision reference: 1–255 characters, no control characters.
-pub fn validate_decision_ref(field: &'static str, value: &str) -> Result<(), AppError> {
-    if value.trim().is_empty() || value.chars().count() > 255 || value.chars().any(char::is_control)
-    {
-        return Err(AppError::invalid(
-            field,
-            "must be 1 to 255 characters, without control characters",
-        ));
-    }
-    Ok(())
-}
-
 fn validate(input: &Dissolve, now: DateTime<Utc>) -> Result<(), AppError> {
     organizations::validate_code("organizationCode", &input.organization_code)?;
-    validate_decision_ref("decisionRef", &input.decision_ref)?;
+    transfers::validate_decision_ref("decisionRef", &input.decision_ref)?;
     if input
         .effective_at
         .is_some_and(|at| at > now + crate::clock::FUTURE_TOLERANCE)
@@ -91,18 +79,7 @@ fn validate(input: &Dissolve, now: DateTime<Utc>) -> Result<(), AppError> {
         )));
     }
     for destination in &input.destinations {
-        match &destination.member {
-            None => {
-                return Err(AppError::invalid(
-                    "transfers",
-                    "each destination names exactly one of memberId or memberNationalId",
-                ));
-            }
-            Some(MemberRef::NationalId(national_id)) => {
-                members::validate_national_id("memberNationalId", national_id)?
-            }
-            Some(MemberRef::Id(_)) => {}
-        }
+        MemberRef::check(destination.member.as_ref(), "transfers")?;
         organizations::validate_code("toOrganizationCode", &destination.to_code)?;
     }
     Ok(())

@@ -258,6 +258,19 @@ pub async fn lock_for_new_members<C: ConnectionTrait>(
         .await?)
 }
 
+/// `find`, then `lock_for_new_members`: the organization a membership is
+/// about to open in, in scope, as it is under the lock.
+pub async fn find_for_new_members<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    lookup: Lookup,
+) -> Result<Option<organization::Model>, AppError> {
+    match find(conn, ctx, lookup).await? {
+        Some(found) => lock_for_new_members(conn, found.id).await,
+        None => Ok(None),
+    }
+}
+
 /// Whether an organization can take members now.
 pub fn is_active_cell(org: &organization::Model) -> bool {
     org.kind == OrganizationKind::Cell && org.status == OrganizationStatus::Active

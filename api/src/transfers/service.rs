@@ -136,6 +136,21 @@ pub enum MemberRef {
 }
 
 impl MemberRef {
+    /// Refuses a request that named no member (or both ways) and a
+    /// malformed national ID; `field` is where the member is named.
+    pub fn check(member: Option<&Self>, field: &'static str) -> Result<(), AppError> {
+        match member {
+            None => Err(AppError::invalid(
+                field,
+                "give exactly one of memberId or memberNationalId",
+            )),
+            Some(Self::NationalId(national_id)) => {
+                members::validate_national_id("memberNationalId", national_id)
+            }
+            Some(Self::Id(_)) => Ok(()),
+        }
+    }
+
     /// The member a request names: exactly one of an id and a national ID,
     /// else `None` (refused as bad input).
     pub fn one_of(id: Option<i64>, national_id: Option<String>) -> Option<Self> {
@@ -145,6 +160,19 @@ impl MemberRef {
             _ => None,
         }
     }
+}
+
+/// A decision reference (a transfer's, a dissolution's, a removal's):
+/// 1–255 characters, not blank, no control characters.
+pub fn validate_decision_ref(field: &'static str, value: &str) -> Result<(), AppError> {
+    if value.trim().is_empty() || value.chars().count() > 255 || value.chars().any(char::is_control)
+    {
+        return Err(AppError::invalid(
+            field,
+            "must be 1 to 255 characters, without control characters",
+        ));
+    }
+    Ok(())
 }
 
 /// One transfer as the API layers hand it over (GraphQL `TransferInput`, REST events).
@@ -210,18 +238,7 @@ fn request_hash(request: &TransferRequest) -> String {
 /// Checks what needs no database.
 fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppError> {
     members::validate_external_id(&request.external_id)?;
-    match &request.member {
-        None => {
-            return Err(AppError::invalid(
-                "memberId",
-                "give exactly one of memberId or memberNationalId",
-            ));
-        }
-        Some(MemberRef::NationalId(national_id)) => {
-            members::validate_national_id("memberNationalId", national_id)?
-        }
-        Some(MemberRef::Id(_)) => {}
-    }
+    MemberRef::check(request.member.as_ref(), "memberId")?;
     organizations::validate_code("toOrganizationCode", &request.to_code)?;
     if let Some(from) = &request.from_code {
         organizations::validate_code("fromOrganizationCode", from)?;
@@ -248,15 +265,7 @@ fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppErro
         ));
     }
     if let Some(decision) = &request.decision_ref {
-        if decision.is_empty()
-            || decision.chars().count() > 255
-            || decision.chars().any(char::is_control)
-        {
-            return Err(AppError::invalid(
-                "decisionRef",
-                "must be 1 to 255 characters, without control characters",
-            ));
-        }
+        validate_decision_ref("decisionRef", decision)?;
     }
     if request
         .effective_at
@@ -392,14 +401,12 @@ async fn apply(
         };
         return Err(AppError::Conflict(format!("the member is {status}")));
     }
-    let destination = organizations::find(txn, ctx, Lookup::Code(request.to_code.clone()))
-        .await?
-        .ok_or(AppError::NotFound("destination organization"))?;
-    // Read again under a share lock: a dissolution of the destination either
-    // waits for this transfer or has already made it DISSOLVED.
-    let destination = organizations::lock_for_new_members(txn, destination.id)
-        .await?
-        .ok_or(AppError::NotFound("destination organization"))?;
+    // Under a share lock: a dissolution of the destination either waits for
+    // this transfer or has already made it DISSOLVED.
+    let destination =
+        organizations::find_for_new_members(txn, ctx, Lookup::Code(request.to_code.clone()))
+            .await?
+            .ok_or(AppError::NotFound("destination organization"))?;
     if !organizations::is_active_cell(&destination) {
         return Err(AppError::Conflict(
             "toOrganizationCode: the destination is not an ACTIVE CELL".to_owned(),
