@@ -163,12 +163,41 @@ impl From<DbErr> for AppError {
                     .to_owned(),
             );
         }
+        if connection_lost(&err) {
+            // Not retried here: a commit cut off this way may have landed, and
+            // only the caller's idempotency key can tell.
+            return Self::Unavailable(
+                "the connection to the database was lost; retry shortly".to_owned(),
+            );
+        }
         match err {
             DbErr::ConnectionAcquire(_) => {
                 Self::Unavailable("the database is busy or unreachable; retry shortly".to_owned())
             }
             other => Self::Internal(other.into()),
         }
+    }
+}
+
+/// The database went away under the request (restarted, network cut): the
+/// broken connection is dropped by the pool and the next request gets a new one.
+fn connection_lost(err: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, SqlxError};
+    // SQLSTATE class 08 (connection exception) and 57P01–57P03 (the server
+    // shutting down or terminating the session, or still starting up).
+    if let Some(code) = database_code(err)
+        && (code.starts_with("08") || matches!(code.as_str(), "57P01" | "57P02" | "57P03"))
+    {
+        return true;
+    }
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            SqlxError::Io(_) | SqlxError::Tls(_) | SqlxError::PoolClosed | SqlxError::WorkerCrashed
+        ),
+        _ => false,
     }
 }
 

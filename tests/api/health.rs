@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, TestDatabase};
+use crate::helpers::{Backend, Fixture, TestApp, TestDatabase};
 
 on_both_backends! {
     async fn healthz_answers_ok(app: TestApp) {
@@ -51,4 +51,66 @@ async fn readyz_answers_503_when_the_database_is_gone_while_healthz_stays_up() {
     let body: Value = response.json().await.expect("problem JSON");
     assert_eq!(body["code"], "UNAVAILABLE");
     assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+/// PostgreSQL only: the database ends every session under the running server
+/// (a restart, an administrator). A request that meets a broken connection is
+/// answered 503 UNAVAILABLE, never a 500, and the service recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_the_database_cuts_answer_503_and_the_service_recovers() {
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let config = database.config();
+    let pool_size = config.database.max_connections;
+    let app = TestApp::spawn(config).await;
+    let read = "{ organizations(first: 1) { totalCount } }";
+    // Warm every pooled connection so that each one is cut below.
+    let warm = (0..pool_size).map(|_| app.graphql(read, serde_json::json!({})));
+    for answer in futures_util::future::join_all(warm).await {
+        assert_eq!(answer["data"]["organizations"]["totalCount"], 0, "{answer}");
+    }
+    assert!(
+        database.terminate_connections().await > 0,
+        "sessions to end"
+    );
+
+    let mut unavailable = 0;
+    for _ in 0..=pool_size {
+        let response = app
+            .post_graphql(app.admin_token(), &serde_json::json!({ "query": read }))
+            .await;
+        assert_eq!(response.status(), 200);
+        let answer: Value = response.json().await.expect("JSON");
+        match crate::helpers::error_code(&answer) {
+            None => assert_eq!(answer["data"]["organizations"]["totalCount"], 0),
+            Some("UNAVAILABLE") => unavailable += 1,
+            Some(other) => panic!("a cut connection answered {other}: {answer}"),
+        }
+    }
+    assert!(
+        unavailable <= pool_size,
+        "each broken connection fails one request at most"
+    );
+    let answer = app.graphql(read, serde_json::json!({})).await;
+    assert_eq!(
+        answer["data"]["organizations"]["totalCount"], 0,
+        "recovered: {answer}"
+    );
+    // The REST side answers a cut connection the same way: a problem, 503.
+    database.terminate_connections().await;
+    let response = app
+        .client()
+        .get(app.url("/api/v1/members/001080000001/membership"))
+        .bearer_auth(app.admin_token())
+        .send()
+        .await
+        .expect("GET");
+    assert!(
+        response.status() == 404 || response.status() == 503,
+        "REST after a cut: {}",
+        response.status()
+    );
+    app.tear_down().await;
+    database.drop().await;
 }

@@ -161,6 +161,27 @@ impl TestDatabase {
             .expect("connect to the test database")
     }
 
+    /// PostgreSQL: ends every session connected to this database, as a
+    /// database restart would. Returns how many were ended.
+    pub async fn terminate_connections(&self) -> i64 {
+        let (admin_url, name) = self.postgres.as_ref().expect("a PostgreSQL test database");
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("admin connection");
+        let row = admin
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(pg_terminate_backend(pid)) AS ended FROM pg_stat_activity \
+                 WHERE datname = $1 AND pid <> pg_backend_pid()",
+                [name.clone().into()],
+            ))
+            .await
+            .expect("terminate sessions")
+            .expect("a row");
+        let _ = admin.close().await;
+        row.try_get("", "ended").expect("count")
+    }
+
     /// Removes the database (idempotent).
     pub async fn drop(&self) {
         if let Some(file) = &self.sqlite_file {
