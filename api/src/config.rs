@@ -187,6 +187,11 @@ pub struct Config {
     #[arg(long, env = "CELLREG_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
 
+    /// PostgreSQL cancels any statement of a request running longer (503 to
+    /// the caller, nothing changed); 0 means no limit. Migrations are not bound by it.
+    #[arg(long = "db-statement-timeout", env = "CELLREG_DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub statement_timeout: Duration,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -280,6 +285,7 @@ impl Config {
             no_migrate: false,
             workers: 0,
             max_body_bytes: 1024 * 1024,
+            statement_timeout: Duration::from_secs(5),
             auth: AuthArgs {
                 jwt_secret: None,
                 jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),

@@ -39,7 +39,25 @@ const CHECK_CONNECTIONS_IDLE_FOR: Duration = Duration::from_secs(5);
 /// Opens the connection pool with the settings cellreg relies on:
 /// bounded waits, and for SQLite write-ahead logging, a busy timeout,
 /// foreign keys and fully synchronous commits (a transfer is never lost).
+/// Statements run unbounded: this pool is for commands such as migrations.
 pub async fn connect(args: &DatabaseArgs) -> Result<DatabaseConnection, DatabaseError> {
+    connect_with(args, None).await
+}
+
+/// The pool requests are served from: like `connect`, and on PostgreSQL
+/// every statement is cancelled past `statement_timeout` (zero: never), so
+/// a runaway query cannot hold a connection. SQLite has no such limit.
+pub async fn connect_serving(
+    args: &DatabaseArgs,
+    statement_timeout: Duration,
+) -> Result<DatabaseConnection, DatabaseError> {
+    connect_with(args, Some(statement_timeout).filter(|t| !t.is_zero())).await
+}
+
+async fn connect_with(
+    args: &DatabaseArgs,
+    statement_timeout: Option<Duration>,
+) -> Result<DatabaseConnection, DatabaseError> {
     let mut options = ConnectOptions::new(args.url.expose().to_owned());
     options
         .max_connections(args.max_connections)
@@ -63,6 +81,9 @@ pub async fn connect(args: &DatabaseArgs) -> Result<DatabaseConnection, Database
         }
         Engine::Postgres => {
             options.set_application_name("cellreg");
+            if let Some(timeout) = statement_timeout {
+                options.statement_timeout(timeout);
+            }
         }
     }
     match Database::connect(options).await {

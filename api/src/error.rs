@@ -163,6 +163,14 @@ impl From<DbErr> for AppError {
                     .to_owned(),
             );
         }
+        // PostgreSQL cancelled the statement (the statement timeout, or an
+        // administrator): its transaction is rolled back.
+        if database_code(&err).as_deref() == Some("57014") {
+            return Self::Unavailable(
+                "the database did not answer within the statement timeout; nothing was changed, retry later"
+                    .to_owned(),
+            );
+        }
         if connection_lost(&err) {
             // Not retried here: a commit cut off this way may have landed, and
             // only the caller's idempotency key can tell.

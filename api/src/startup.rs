@@ -52,7 +52,20 @@ impl Application {
             .map_err(|source| StartupError::Bind { addr, source })?;
 
         let verifier = Arc::new(keys::verifier(&config.auth)?);
-        let mut db = database::connect(&config.database).await?;
+        // Migrations first, on a pool of their own: building an index on a
+        // large table may take longer than any request is allowed to.
+        let admin = database::connect(&config.database).await?;
+        let prepared =
+            database::prepare(&admin, &config.database.url.to_string(), !config.no_migrate).await;
+        let _ = admin.close().await;
+        let prepared = prepared?;
+        if prepared.applied > 0 {
+            tracing::info!(
+                applied = prepared.applied,
+                "database schema brought up to date"
+            );
+        }
+        let mut db = database::connect_serving(&config.database, config.statement_timeout).await?;
         // Counts every SQL statement the server runs (tests assert that
         // nested queries cost a constant number of them).
         let statements = Arc::new(AtomicU64::new(0));
@@ -60,14 +73,6 @@ impl Application {
         db.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
         });
-        let prepared =
-            database::prepare(&db, &config.database.url.to_string(), !config.no_migrate).await?;
-        if prepared.applied > 0 {
-            tracing::info!(
-                applied = prepared.applied,
-                "database schema brought up to date"
-            );
-        }
 
         let workers = config.workers;
         let max_body = config.max_body_bytes;

@@ -114,3 +114,49 @@ async fn connections_the_database_cuts_answer_503_and_the_service_recovers() {
     app.tear_down().await;
     database.drop().await;
 }
+
+/// PostgreSQL only: the serving pool's statements are cancelled past
+/// `--db-statement-timeout`, and a cancelled statement is answered 503
+/// UNAVAILABLE with nothing changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_past_the_timeout_are_cancelled_and_answered_unavailable() {
+    use sea_orm::ConnectionTrait;
+    let Some(database) = TestDatabase::create(Backend::Postgres).await else {
+        return;
+    };
+    let mut config = database.config();
+    config.statement_timeout = std::time::Duration::from_millis(300);
+    let app = TestApp::spawn(config).await;
+    let postgres = |sql: &str| sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql);
+
+    let shown = app
+        .db()
+        .query_one_raw(postgres("SHOW statement_timeout"))
+        .await
+        .expect("SHOW")
+        .expect("a row");
+    assert_eq!(
+        shown
+            .try_get::<String>("", "statement_timeout")
+            .expect("text"),
+        "300ms"
+    );
+
+    let err = app
+        .db()
+        .execute_raw(postgres("SELECT pg_sleep(2)"))
+        .await
+        .expect_err("cancelled past the timeout");
+    let answer = api::error::AppError::from(err);
+    assert_eq!(
+        answer.code(),
+        api::error::ErrorCode::Unavailable,
+        "{answer}"
+    );
+
+    // The connection is usable again and the API answers.
+    let answer = app.graphql("{ version }", serde_json::json!({})).await;
+    assert!(answer["data"]["version"].is_string(), "{answer}");
+    app.tear_down().await;
+    database.drop().await;
+}
