@@ -192,6 +192,16 @@ pub struct Config {
     #[arg(long = "db-statement-timeout", env = "CELLREG_DB_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub statement_timeout: Duration,
 
+    /// Mutating requests (GraphQL mutations, transfer submissions) one token
+    /// subject may make per minute; past it, 429 with Retry-After. 0: no limit.
+    #[arg(long, env = "CELLREG_MUTATIONS_PER_MINUTE", default_value_t = 600)]
+    pub mutations_per_minute: u32,
+
+    /// Failed authentications one client address may make per minute; past
+    /// it, 429 with Retry-After instead of 401. 0: no limit.
+    #[arg(long, env = "CELLREG_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub auth_failures_per_minute: u32,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -286,6 +296,8 @@ impl Config {
             workers: 0,
             max_body_bytes: 1024 * 1024,
             statement_timeout: Duration::from_secs(5),
+            mutations_per_minute: 600,
+            auth_failures_per_minute: 30,
             auth: AuthArgs {
                 jwt_secret: None,
                 jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),

@@ -16,6 +16,7 @@ pub enum ErrorCode {
     Unauthenticated,
     Conflict,
     LimitExceeded,
+    RateLimited,
     UnsupportedMediaType,
     Unavailable,
     Internal,
@@ -30,6 +31,7 @@ impl ErrorCode {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Conflict => "CONFLICT",
             Self::LimitExceeded => "LIMIT_EXCEEDED",
+            Self::RateLimited => "RATE_LIMITED",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::Unavailable => "UNAVAILABLE",
             Self::Internal => "INTERNAL",
@@ -44,6 +46,7 @@ impl ErrorCode {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Conflict => StatusCode::CONFLICT,
             Self::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -73,6 +76,9 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     LimitExceeded(String),
+    /// Too many requests of one kind from one caller; try again after `retry_after` seconds.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after: u64 },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -122,6 +128,7 @@ impl AppError {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
             Self::Unavailable(_) | Self::Contention(_) => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
@@ -235,6 +242,9 @@ pub struct Problem {
     /// The items at fault when a request was refused whole because of some of them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<Fault>,
+    /// Seconds to wait before retrying (also in `Retry-After`), when rate-limited.
+    #[serde(rename = "retryAfter", skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
@@ -247,6 +257,7 @@ impl Problem {
             detail: detail.into(),
             code,
             faults: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -255,6 +266,9 @@ impl Problem {
         builder.content_type("application/problem+json");
         if self.code == ErrorCode::Unavailable {
             builder.insert_header(("Retry-After", "1"));
+        }
+        if let Some(seconds) = self.retry_after {
+            builder.insert_header(("Retry-After", seconds.to_string()));
         }
         if self.code == ErrorCode::Unauthenticated {
             builder.insert_header(("WWW-Authenticate", r#"Bearer error="invalid_token""#));
@@ -274,6 +288,9 @@ impl ResponseError for AppError {
         if let Self::Faults { faults, .. } = self {
             problem.faults = faults.clone();
         }
+        if let Self::RateLimited { retry_after, .. } = self {
+            problem.retry_after = Some(*retry_after);
+        }
         problem.response()
     }
 }
@@ -285,6 +302,7 @@ impl async_graphql::ErrorExtensions for AppError {
             ext.set("code", self.code().as_str());
             match self {
                 Self::Invalid { field, .. } => ext.set("field", *field),
+                Self::RateLimited { retry_after, .. } => ext.set("retryAfter", *retry_after),
                 Self::Faults { field, faults, .. } => {
                     ext.set("field", *field);
                     let faults = faults

@@ -76,10 +76,15 @@ impl Application {
 
         let workers = config.workers;
         let max_body = config.max_body_bytes;
+        let rate_limits = Arc::new(crate::auth::rate::RateLimits::new(
+            config.mutations_per_minute,
+            config.auth_failures_per_minute,
+        ));
         let state = AppState {
             db: db.clone(),
             config: Arc::new(config),
             verifier,
+            rate_limits,
         };
         let schema = graphql::build_schema(Some(state.clone()));
         let mut server = HttpServer::new(move || {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::JwtVerifier;
+use crate::auth::rate::RateLimits;
 use crate::config::Config;
 
 /// Cloned into each worker; holds nothing per request.
@@ -16,4 +17,6 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Verifies bearer tokens.
     pub verifier: Arc<JwtVerifier>,
+    /// Mutations per subject and failed authentications per address.
+    pub rate_limits: Arc<RateLimits>,
 }

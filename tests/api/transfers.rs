@@ -11,7 +11,7 @@ use entity::{membership, transfer_event};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code, token_for};
+use crate::helpers::{Fixture, TestApp, TestDatabase, error_code, token_for};
 
 const SUBMIT: &str = "mutation($input: TransferInput!) { submitTransfer(input: $input) {
     externalId status error { code message } event { id sequence from { code } to { code } reason kind effectiveAt } } }";
@@ -271,10 +271,13 @@ async fn read_feed(app: &TestApp, after: Option<String>) -> (Vec<i64>, Option<St
 }
 
 on_both_backends! {
-    async fn concurrent_writers_keep_every_invariant_and_the_feed_never_skips(app: TestApp) {
+    async fn concurrent_writers_keep_every_invariant_and_the_feed_never_skips(database: TestDatabase) {
         // A 200-member district; 16 clients transfer random members among its
         // cells for 20 s, some requests deliberately stale, some repeated,
-        // while a reader follows the feed.
+        // while a reader follows the feed. As fast as they can: no rate limit.
+        let mut config = database.config();
+        config.mutations_per_minute = 0;
+        let app = TestApp::spawn(config).await;
         app.seed_district().await;
         let cells = ["SL.BL.R1", "SL.BL.CQ", "SL.YT.R1", "SL.YT.CQ"];
         let mut members = Vec::new();
@@ -366,5 +369,6 @@ on_both_backends! {
                 assert_eq!(pair[0]["endedAt"], pair[1]["startedAt"], "no gap or overlap: {answer}");
             }
         }
+        app.tear_down().await;
     }
 }

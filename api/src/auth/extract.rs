@@ -3,6 +3,7 @@
 //! the audit log.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
@@ -37,18 +38,38 @@ pub fn request_id(req: &HttpRequest) -> String {
 
 /// Verifies the caller of a request.
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Ctx, AppError> {
-    authenticate_token(state, bearer_token(req), request_id(req)).await
+    let caller = Caller {
+        request_id: request_id(req),
+        address: client_address(req),
+    };
+    authenticate_token(state, bearer_token(req), caller).await
+}
+
+/// The address the connection comes from (not a forwarded-for header, which
+/// the client writes itself).
+pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
+    req.peer_addr().map(|peer| peer.ip())
+}
+
+/// Where a token came from: the request's id and the client's address.
+pub struct Caller {
+    pub request_id: String,
+    pub address: Option<IpAddr>,
 }
 
 /// Verifies a bearer token (or the reason there is none) and resolves its scope.
 pub async fn authenticate_token(
     state: &AppState,
     token: Result<&str, TokenError>,
-    request_id: String,
+    caller: Caller,
 ) -> Result<Ctx, AppError> {
+    let Caller {
+        request_id,
+        address,
+    } = caller;
     let claims = match token.and_then(|token| state.verifier.verify(token)) {
         Ok(claims) => claims,
-        Err(reason) => return Err(refuse(state, &request_id, None, reason).await),
+        Err(reason) => return Err(refuse(state, &request_id, address, None, reason).await),
     };
     let scope = match &claims.org {
         None => None,
@@ -58,6 +79,7 @@ pub async fn authenticate_token(
                 return Err(refuse(
                     state,
                     &request_id,
+                    address,
                     Some(&claims.subject),
                     TokenError::UnknownScope,
                 )
@@ -100,9 +122,16 @@ pub fn token_from_init_payload(payload: &serde_json::Value) -> Result<&str, Toke
 async fn refuse(
     state: &AppState,
     request_id: &str,
+    address: Option<IpAddr>,
     subject: Option<&str>,
     reason: TokenError,
 ) -> AppError {
+    // Past the address's limit of failures: told to wait, and no audit row,
+    // so that a flood of bad tokens does not become a flood of writes.
+    if let Err(limited) = state.rate_limits.auth_failure(address) {
+        tracing::info!(%reason, "authentication refused; failures rate limit reached");
+        return limited;
+    }
     tracing::info!(%reason, "authentication refused");
     let entry = Entry {
         subject: subject.map(str::to_owned),

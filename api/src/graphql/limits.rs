@@ -28,18 +28,57 @@ pub const MAX_ALIASES: usize = 30;
 /// Longest query text; data belongs in variables.
 pub const MAX_QUERY_BYTES: usize = 32 * 1024;
 
-/// Refuses, before validation and execution, documents that are too long or
-/// have too many fields or aliases (async-graphql has no alias limit and its
-/// complexity counts rows, not fields).
-pub struct DocumentLimits;
+/// The limits of one request. Before validation, refuses documents that are
+/// too long or have too many fields or aliases (async-graphql has no alias
+/// limit and its complexity counts rows, not fields). Before execution,
+/// counts a mutation against its caller's rate limit (`auth::rate`); past
+/// it the mutation runs not at all and the answer is RATE_LIMITED with
+/// `extensions.retryAfter` (HTTP 429 and `Retry-After`, set by the route).
+/// Queries are not counted.
+pub struct RequestLimits;
 
-impl async_graphql::extensions::ExtensionFactory for DocumentLimits {
+impl async_graphql::extensions::ExtensionFactory for RequestLimits {
     fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(DocumentLimitsCheck)
+        std::sync::Arc::new(RequestLimitsCheck::default())
     }
 }
 
-struct DocumentLimitsCheck;
+/// Per request: which operations of the document are mutations, by name.
+#[derive(Default)]
+struct RequestLimitsCheck {
+    mutations: std::sync::Mutex<Vec<Option<String>>>,
+    operations: std::sync::atomic::AtomicUsize,
+}
+
+impl RequestLimitsCheck {
+    fn remember_mutations(&self, document: &async_graphql::parser::types::ExecutableDocument) {
+        use async_graphql::parser::types::OperationType;
+        let mut mutations = match self.mutations.lock() {
+            Ok(mutations) => mutations,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut operations = 0;
+        for (name, operation) in document.operations.iter() {
+            operations += 1;
+            if operation.node.ty == OperationType::Mutation {
+                mutations.push(name.map(|name| name.to_string()));
+            }
+        }
+        self.operations
+            .store(operations, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn runs_a_mutation(&self, operation_name: Option<&str>) -> bool {
+        let mutations = match self.mutations.lock() {
+            Ok(mutations) => mutations,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let single = self.operations.load(std::sync::atomic::Ordering::Relaxed) == 1;
+        mutations
+            .iter()
+            .any(|name| single || name.as_deref() == operation_name)
+    }
+}
 
 fn limit_error(message: String) -> async_graphql::ServerError {
     let mut error = async_graphql::ServerError::new(message, None);
@@ -73,7 +112,7 @@ fn count(selection_set: &async_graphql::parser::types::SelectionSet, counts: &mu
 }
 
 #[async_graphql::async_trait::async_trait]
-impl async_graphql::extensions::Extension for DocumentLimitsCheck {
+impl async_graphql::extensions::Extension for RequestLimitsCheck {
     async fn parse_query(
         &self,
         ctx: &async_graphql::extensions::ExtensionContext<'_>,
@@ -106,6 +145,29 @@ impl async_graphql::extensions::Extension for DocumentLimitsCheck {
                 counts.aliases
             )));
         }
+        self.remember_mutations(&document);
         Ok(document)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: async_graphql::extensions::NextExecute<'_>,
+    ) -> async_graphql::Response {
+        if self.runs_a_mutation(operation_name)
+            && let (Some(state), Some(caller)) = (
+                ctx.data_opt::<crate::state::AppState>(),
+                ctx.data_opt::<crate::auth::Ctx>(),
+            )
+            && let Err(refused) = state.rate_limits.mutation(&caller.principal.subject)
+        {
+            tracing::info!(subject = %caller.principal.subject, "mutation rate limit reached");
+            let error = async_graphql::ErrorExtensions::extend(&refused);
+            let mut refusal = async_graphql::ServerError::new(error.message, None);
+            refusal.extensions = error.extensions;
+            return async_graphql::Response::from_errors(vec![refusal]);
+        }
+        next.run(ctx, operation_name).await
     }
 }

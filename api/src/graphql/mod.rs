@@ -27,7 +27,7 @@ use crate::transfers::graphql::{TransferMutation, TransferQuery, TransferSubscri
 pub const MAX_DEPTH: usize = 16;
 /// The row budget of one request: a list field costs its page size times
 /// its children (`limits::list_cost`); fields and aliases are limited apart
-/// (`limits::DocumentLimits`).
+/// (`limits::RequestLimits`).
 pub const MAX_ROWS: usize = 25_000;
 /// Most directives on one field.
 pub const MAX_DIRECTIVES: usize = 5;
@@ -83,7 +83,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_ROWS)
-    .extension(limits::DocumentLimits)
+    .extension(limits::RequestLimits)
     .limit_directives(MAX_DIRECTIVES)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .disable_suggestions();

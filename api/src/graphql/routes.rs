@@ -41,7 +41,26 @@ async fn execute(
                 .data(super::RequestTime::new(crate::clock::now())),
         )
         .await;
-    HttpResponse::Ok().json(response)
+    match retry_after(&response) {
+        // Refused by the mutation rate limit: said in HTTP too, for clients and proxies.
+        Some(seconds) => HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", seconds.to_string()))
+            .json(response),
+        None => HttpResponse::Ok().json(response),
+    }
+}
+
+/// The wait of a RATE_LIMITED answer (`extensions.retryAfter`), if it is one.
+fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    let extensions = response.errors.first()?.extensions.as_ref()?;
+    match (extensions.get("code"), extensions.get("retryAfter")) {
+        (Some(async_graphql::Value::String(code)), Some(async_graphql::Value::Number(seconds)))
+            if code == crate::error::ErrorCode::RateLimited.as_str() =>
+        {
+            seconds.as_u64()
+        }
+        _ => None,
+    }
 }
 
 /// Subscriptions over WebSocket (graphql-transport-ws, and the older
@@ -55,11 +74,16 @@ async fn subscribe(
     payload: web::Payload,
 ) -> actix_web::Result<HttpResponse> {
     let request_id = crate::auth::extract::request_id(&req);
+    let address = crate::auth::extract::client_address(&req);
     let state = state.get_ref().clone();
     GraphQLSubscription::new(schema.get_ref().clone())
         .on_connection_init(move |init| async move {
             let token = crate::auth::extract::token_from_init_payload(&init);
-            let caller = crate::auth::extract::authenticate_token(&state, token, request_id)
+            let origin = crate::auth::extract::Caller {
+                request_id,
+                address,
+            };
+            let caller = crate::auth::extract::authenticate_token(&state, token, origin)
                 .await
                 .map_err(|err| async_graphql::Error::new(err.to_string()))?;
             let mut data = async_graphql::Data::default();

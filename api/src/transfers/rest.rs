@@ -122,6 +122,7 @@ fn item_result(
         (status = 400, description = "Malformed body; nothing applied", body = crate::error::Problem),
         (status = 401, description = "No valid bearer token", body = crate::error::Problem),
         (status = 413, description = "More than 500 events, or a body over 1 MiB; nothing applied", body = crate::error::Problem),
+        (status = 429, description = "The token's subject is past its mutations per minute; nothing applied, retry after `Retry-After` seconds", body = crate::error::Problem),
     ),
     security(("bearer" = [])))]
 pub async fn submit_events(
@@ -129,6 +130,8 @@ pub async fn submit_events(
     caller: Ctx,
     batch: web::Json<TransferBatch>,
 ) -> Result<HttpResponse, AppError> {
+    // A batch counts once: it is one request, and at most 500 events.
+    state.rate_limits.mutation(&caller.principal.subject)?;
     let batch = batch.into_inner();
     let keys: Vec<String> = batch.events.iter().map(|e| e.external_id.clone()).collect();
     let requests = batch.events.into_iter().map(Into::into).collect();
