@@ -202,6 +202,11 @@ pub struct Config {
     #[arg(long, env = "CELLREG_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
     pub auth_failures_per_minute: u32,
 
+    /// GraphQL subscriptions one token subject may have open at once; past
+    /// it, a new one is refused with LIMIT_EXCEEDED. 0: no limit.
+    #[arg(long, env = "CELLREG_SUBSCRIPTIONS_PER_SUBJECT", default_value_t = 10)]
+    pub subscriptions_per_subject: usize,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -298,6 +303,7 @@ impl Config {
             statement_timeout: Duration::from_secs(5),
             mutations_per_minute: 600,
             auth_failures_per_minute: 30,
+            subscriptions_per_subject: 10,
             auth: AuthArgs {
                 jwt_secret: None,
                 jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),

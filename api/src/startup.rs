@@ -80,11 +80,15 @@ impl Application {
             config.mutations_per_minute,
             config.auth_failures_per_minute,
         ));
+        let subscriptions = Arc::new(crate::auth::rate::SubscriptionSlots::new(
+            config.subscriptions_per_subject,
+        ));
         let state = AppState {
             db: db.clone(),
             config: Arc::new(config),
             verifier,
             rate_limits,
+            subscriptions,
         };
         let schema = graphql::build_schema(Some(state.clone()));
         let mut server = HttpServer::new(move || {

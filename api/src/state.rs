@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::JwtVerifier;
-use crate::auth::rate::RateLimits;
+use crate::auth::rate::{RateLimits, SubscriptionSlots};
 use crate::config::Config;
 
 /// Cloned into each worker; holds nothing per request.
@@ -19,4 +19,6 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     /// Mutations per subject and failed authentications per address.
     pub rate_limits: Arc<RateLimits>,
+    /// Subscriptions open per subject.
+    pub subscriptions: Arc<SubscriptionSlots>,
 }

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::{TestApp, token_for};
+use crate::helpers::{Fixture, TestApp, TestDatabase, token_for};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -55,9 +55,9 @@ async fn next_message(socket: &mut Socket) -> Option<Value> {
     }
 }
 
-async fn subscribe(socket: &mut Socket, within: Option<&str>) {
+async fn subscribe(socket: &mut Socket, id: &str, within: Option<&str>) {
     let query = "subscription($within: String) { transferEvents(within: $within) { sequence externalId to { code } member { nationalId } } }";
-    let message = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": { "within": within } } });
+    let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": { "within": within } } });
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -70,7 +70,7 @@ on_both_backends! {
         let reader = token_for(Role::Reader, Some("SL.BL"));
         let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {reader}") })).await;
         assert_eq!(next_message(&mut socket).await.expect("ack")["type"], "connection_ack");
-        subscribe(&mut socket, None).await;
+        subscribe(&mut socket, "1", None).await;
         // Give the subscription its starting point before writing.
         tokio::time::sleep(Duration::from_millis(400)).await;
 
@@ -95,5 +95,52 @@ on_both_backends! {
             let first = next_message(&mut socket).await;
             assert!(first.is_none_or(|message| message["type"] != "connection_ack"), "{init}: no ack");
         }
+    }
+}
+
+on_both_backends! {
+    async fn a_subject_has_at_most_its_limit_of_subscriptions_open(database: TestDatabase) {
+        let mut config = database.config();
+        config.subscriptions_per_subject = 2;
+        let app = TestApp::spawn(config).await;
+        let seeded = app.seed_district().await;
+        let init = json!({ "Authorization": format!("Bearer {}", app.admin_token()) });
+        let mut first = connect(&app, init.clone()).await;
+        assert_eq!(next_message(&mut first).await.expect("ack")["type"], "connection_ack");
+        subscribe(&mut first, "a", None).await;
+        subscribe(&mut first, "b", None).await;
+
+        // A third, on this connection or another one of the same subject: refused and ended.
+        subscribe(&mut first, "c", None).await;
+        let refused = next_message(&mut first).await.expect("an answer");
+        assert_eq!(refused["id"], "c", "{refused}");
+        assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{refused}");
+        assert_eq!(next_message(&mut first).await.expect("complete"), json!({ "id": "c", "type": "complete" }));
+        let mut second = connect(&app, init).await;
+        assert_eq!(next_message(&mut second).await.expect("ack")["type"], "connection_ack");
+        subscribe(&mut second, "d", None).await;
+        let refused = next_message(&mut second).await.expect("an answer");
+        assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{refused}");
+
+        // Closing one gives its slot back: a new one streams events.
+        first
+            .send(Message::Text(json!({ "id": "a", "type": "complete" }).to_string().into()))
+            .await
+            .expect("complete");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        subscribe(&mut second, "e", None).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let submit = "mutation($input: TransferInput!) { submitTransfer(input: $input) { status } }";
+        let answer = app.graphql(submit, json!({ "input": { "externalId": "slot-1", "memberId": seeded.bl_member, "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" } })).await;
+        assert_eq!(answer["data"]["submitTransfer"]["status"], "APPLIED", "{answer}");
+        loop {
+            let message = next_message(&mut second).await.expect("the event");
+            if message["id"] == "e" {
+                assert_eq!(message["type"], "next", "{message}");
+                assert_eq!(message["payload"]["data"]["transferEvents"]["externalId"], "slot-1", "{message}");
+                break;
+            }
+        }
+        app.tear_down().await;
     }
 }

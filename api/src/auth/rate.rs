@@ -1,10 +1,13 @@
-//! Rate limits: mutating requests per token subject, and failed
-//! authentications per client address. governor keeps the buckets (GCRA);
-//! this module only names the keys and turns a refusal into `AppError`.
+//! Limits per caller: mutating requests per token subject and failed
+//! authentications per client address (governor keeps the buckets, GCRA;
+//! this module names the keys and turns a refusal into `AppError`), and
+//! subscriptions open at once per token subject.
 
+use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -80,6 +83,69 @@ impl RateLimits {
     }
 }
 
+/// Subscriptions open at once, per token subject.
+pub struct SubscriptionSlots {
+    limit: usize,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One open subscription; its slot is given back when it is dropped.
+pub struct SubscriptionSlot {
+    subject: String,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+fn lock(open: &Mutex<HashMap<String, usize>>) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+    match open.lock() {
+        Ok(open) => open,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl SubscriptionSlots {
+    /// At most `limit` subscriptions per subject; 0 means no limit.
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            open: Arc::default(),
+        }
+    }
+
+    /// A slot for one more subscription of `subject`, or the refusal.
+    pub fn open(&self, subject: &str) -> Result<SubscriptionSlot, AppError> {
+        let mut open = lock(&self.open);
+        let count = open.entry(subject.to_owned()).or_insert(0);
+        if self.limit > 0 && *count >= self.limit {
+            return Err(AppError::LimitExceeded(format!(
+                "this token subject already has {} subscriptions open, the limit; close one first",
+                self.limit
+            )));
+        }
+        *count += 1;
+        Ok(SubscriptionSlot {
+            subject: subject.to_owned(),
+            open: self.open.clone(),
+        })
+    }
+
+    /// How many subscriptions `subject` has open.
+    pub fn open_for(&self, subject: &str) -> usize {
+        lock(&self.open).get(subject).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for SubscriptionSlot {
+    fn drop(&mut self) {
+        let mut open = lock(&self.open);
+        if let Some(count) = open.get_mut(&self.subject) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.subject);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,5 +176,21 @@ mod tests {
                     .is_ok()
             );
         }
+    }
+
+    #[test]
+    fn subscription_slots_are_counted_per_subject_and_given_back_on_drop() {
+        let slots = SubscriptionSlots::new(2);
+        let first = slots.open("alice").expect("first");
+        let _second = slots.open("alice").expect("second");
+        let refused = slots.open("alice").err().expect("third refused");
+        assert_eq!(refused.code(), ErrorCode::LimitExceeded);
+        assert!(slots.open("bob").is_ok(), "another subject");
+        drop(first);
+        assert_eq!(slots.open_for("alice"), 1);
+        assert!(
+            slots.open("alice").is_ok(),
+            "a slot given back is free again"
+        );
     }
 }

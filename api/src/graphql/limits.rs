@@ -34,7 +34,9 @@ pub const MAX_QUERY_BYTES: usize = 32 * 1024;
 /// counts a mutation against its caller's rate limit (`auth::rate`); past
 /// it the mutation runs not at all and the answer is RATE_LIMITED with
 /// `extensions.retryAfter` (HTTP 429 and `Retry-After`, set by the route).
-/// Queries are not counted.
+/// Queries are not counted. A subscription takes one of its subject's
+/// slots (`auth::rate::SubscriptionSlots`) for as long as it streams; with
+/// none free it is answered LIMIT_EXCEEDED and ends.
 pub struct RequestLimits;
 
 impl async_graphql::extensions::ExtensionFactory for RequestLimits {
@@ -81,11 +83,16 @@ impl RequestLimitsCheck {
 }
 
 fn limit_error(message: String) -> async_graphql::ServerError {
-    let mut error = async_graphql::ServerError::new(message, None);
-    let mut extensions = async_graphql::ErrorExtensionValues::default();
-    extensions.set("code", crate::error::ErrorCode::LimitExceeded.as_str());
-    error.extensions = Some(extensions);
-    error
+    refusal(&crate::error::AppError::LimitExceeded(message))
+}
+
+/// A request-level refusal as GraphQL reports it: message and `extensions`
+/// (code, and `retryAfter` when rate-limited), no location.
+fn refusal(err: &crate::error::AppError) -> async_graphql::ServerError {
+    let error = async_graphql::ErrorExtensions::extend(err);
+    let mut refusal = async_graphql::ServerError::new(error.message, None);
+    refusal.extensions = error.extensions;
+    refusal
 }
 
 #[derive(Default)]
@@ -149,6 +156,39 @@ impl async_graphql::extensions::Extension for RequestLimitsCheck {
         Ok(document)
     }
 
+    fn subscribe<'s>(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        stream: async_graphql::futures_util::stream::BoxStream<'s, async_graphql::Response>,
+        next: async_graphql::extensions::NextSubscribe<'_>,
+    ) -> async_graphql::futures_util::stream::BoxStream<'s, async_graphql::Response> {
+        use async_graphql::futures_util::StreamExt;
+        let stream = next.run(ctx, stream);
+        let (Some(state), Some(caller)) = (
+            ctx.data_opt::<crate::state::AppState>(),
+            ctx.data_opt::<crate::auth::Ctx>(),
+        ) else {
+            return stream;
+        };
+        match state.subscriptions.open(&caller.principal.subject) {
+            // The slot lives as long as the stream, and is given back when it is dropped.
+            Ok(slot) => stream
+                .map(move |response| {
+                    let _open = &slot;
+                    response
+                })
+                .boxed(),
+            Err(refused) => {
+                tracing::info!(subject = %caller.principal.subject, "subscription limit reached");
+                let refusal = refusal(&refused);
+                async_graphql::futures_util::stream::once(async move {
+                    async_graphql::Response::from_errors(vec![refusal])
+                })
+                .boxed()
+            }
+        }
+    }
+
     async fn execute(
         &self,
         ctx: &async_graphql::extensions::ExtensionContext<'_>,
@@ -163,10 +203,7 @@ impl async_graphql::extensions::Extension for RequestLimitsCheck {
             && let Err(refused) = state.rate_limits.mutation(&caller.principal.subject)
         {
             tracing::info!(subject = %caller.principal.subject, "mutation rate limit reached");
-            let error = async_graphql::ErrorExtensions::extend(&refused);
-            let mut refusal = async_graphql::ServerError::new(error.message, None);
-            refusal.extensions = error.extensions;
-            return async_graphql::Response::from_errors(vec![refusal]);
+            return async_graphql::Response::from_errors(vec![refusal(&refused)]);
         }
         next.run(ctx, operation_name).await
     }
