@@ -277,8 +277,18 @@ on_both_backends! {
 
         bulk_cells(&app, "SL.YT", 40).await;
         let organizations = "query($first: Int) { organizations(first: $first) { edges { node { code parent { code } ancestors { code }
-                               children { totalCount edges { node { code parent { name } } } } } } } }";
+                               here: memberCount below: memberCount(includeDescendants: true)
+                               children { totalCount edges { node { code parent { name } memberCount } } } } } } }";
         assert_constant_statements(&app, "organizations", organizations, 3).await;
+        // Counted in one statement for the page, each count still its own organization's.
+        let counts = app.graphql("{ organizations(first: 100) { edges { node { code here: memberCount below: memberCount(includeDescendants: true)
+                                    official: members(kind: OFFICIAL) { totalCount } subtree: members(kind: OFFICIAL, includeDescendants: true) { totalCount } } } } }", json!({})).await;
+        let nodes = counts["data"]["organizations"]["edges"].as_array().expect("organizations");
+        assert!(nodes.iter().any(|n| n["node"]["below"].as_i64() > n["node"]["here"].as_i64()), "some committee counts its subtree: {counts}");
+        for node in nodes.iter().map(|n| &n["node"]) {
+            assert_eq!(node["here"], node["official"]["totalCount"], "{node}");
+            assert_eq!(node["below"], node["subtree"]["totalCount"], "{node}");
+        }
 
         let memberships = "query($first: Int) { organization(code: \"SL\") { members(includeDescendants: true, first: $first) { edges { node {
                              startedAt member { fullName residenceCell { code } } organization { code parent { code } } } } } } }";

@@ -42,6 +42,7 @@ pub fn forget_all(loaders: &Loaders) {
     loaders.clear::<MembershipsAt>();
     loaders.clear::<History>();
     loaders.clear::<Children>();
+    loaders.clear::<MemberCount>();
 }
 
 /// A loader failure as a GraphQL error with its code.
@@ -74,6 +75,15 @@ pub struct MembershipsAt {
 /// Every membership of a member, oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct History(pub i64);
+
+/// How many OFFICIAL memberships are open in an organization at an instant
+/// (with `include_descendants`, in its whole subtree).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberCount {
+    pub organization_id: i64,
+    pub as_of: DateTime<Utc>,
+    pub include_descendants: bool,
+}
 
 /// An organization's children, optionally of one status, in id order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -172,6 +182,36 @@ impl Loader<History> for Batch {
             .into_iter()
             .map(|id| (History(id), found.remove(&id).unwrap_or_default()))
             .collect())
+    }
+}
+
+impl Loader<MemberCount> for Batch {
+    type Value = u64;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[MemberCount]) -> Loaded<MemberCount, u64> {
+        let mut groups: HashMap<(DateTime<Utc>, bool), Vec<i64>> = HashMap::new();
+        for key in keys {
+            groups
+                .entry((key.as_of, key.include_descendants))
+                .or_default()
+                .push(key.organization_id);
+        }
+        let mut loaded = HashMap::new();
+        for ((as_of, include_descendants), ids) in groups {
+            let counts = members::member_counts(&self.db, &ids, as_of, include_descendants)
+                .await
+                .map_err(Arc::new)?;
+            for organization_id in ids {
+                let key = MemberCount {
+                    organization_id,
+                    as_of,
+                    include_descendants,
+                };
+                loaded.insert(key, counts.get(&organization_id).copied().unwrap_or(0));
+            }
+        }
+        Ok(loaded)
     }
 }
 

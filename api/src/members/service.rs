@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
+    EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use sha2::{Digest, Sha256};
 
@@ -624,20 +624,83 @@ pub async fn memberships_of<C: ConnectionTrait>(
     Ok(crate::page::fetch_page(conn, query, membership::Column::Id, page).await?)
 }
 
-/// `Organization.memberCount`: OFFICIAL memberships open at `as_of`.
-pub async fn member_count<C: ConnectionTrait>(
+/// `Organization.memberCount` of many organizations in one statement:
+/// OFFICIAL memberships open at `as_of` in each (with `include_descendants`,
+/// in each one's subtree). Organizations without any are left out.
+pub async fn member_counts<C: ConnectionTrait>(
     conn: &C,
-    org: &organization::Model,
+    organization_ids: &[i64],
     as_of: DateTime<Utc>,
     include_descendants: bool,
-) -> Result<u64, AppError> {
-    let spec = MembershipsOf {
-        organization_id: org.id,
-        as_of,
-        include_descendants,
-        kind: Some(MembershipKind::Official),
+) -> Result<HashMap<i64, u64>, AppError> {
+    use sea_orm::sea_query::{Alias, JoinType};
+    if organization_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (org, within, ms) = (Alias::new("o"), Alias::new("d"), Alias::new("ms"));
+    let counted = Condition::all()
+        .add(Expr::col((ms.clone(), membership::Column::Kind)).eq(MembershipKind::Official))
+        .add(Expr::col((ms.clone(), membership::Column::StartedAt)).lte(as_of))
+        .add(
+            Condition::any()
+                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).is_null())
+                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).gt(as_of)),
+        );
+    let mut query = Query::select();
+    query
+        .expr_as(
+            Expr::col((org.clone(), organization::Column::Id)),
+            Alias::new("organization_id"),
+        )
+        .expr_as(
+            Expr::col((ms.clone(), membership::Column::Id)).count(),
+            Alias::new("members"),
+        )
+        .from_as(organization::Entity, org.clone());
+    let counted_in = if include_descendants {
+        // The subtree of path P is the half-open range [P, P without its
+        // last '/' followed by '0'), as `organizations::subtree_range` says.
+        query.join_as(
+            JoinType::InnerJoin,
+            organization::Entity,
+            within.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((within.clone(), organization::Column::Path))
+                        .gte(Expr::col((org.clone(), organization::Column::Path))),
+                )
+                .add(
+                    Expr::col((within.clone(), organization::Column::Path)).lt(Expr::cust(
+                        r#"substr("o"."path", 1, length("o"."path") - 1) || '0'"#,
+                    )),
+                ),
+        );
+        within
+    } else {
+        org.clone()
     };
-    Ok(memberships_of_query(org, &spec).count(conn).await?)
+    query
+        .join_as(
+            JoinType::InnerJoin,
+            membership::Entity,
+            ms.clone(),
+            counted.add(
+                Expr::col((ms.clone(), membership::Column::OrganizationId))
+                    .equals((counted_in, organization::Column::Id)),
+            ),
+        )
+        .and_where(
+            Expr::col((org.clone(), organization::Column::Id))
+                .is_in(organization_ids.iter().copied()),
+        )
+        .group_by_col((org, organization::Column::Id));
+    let mut counts = HashMap::new();
+    for row in conn.query_all(&query).await? {
+        let id: i64 = row.try_get("", "organization_id")?;
+        let members: i64 = row.try_get("", "members")?;
+        counts.insert(id, u64::try_from(members).unwrap_or(0));
+    }
+    Ok(counts)
 }
 
 /// Where a member is at an instant: the membership, its cell and the committee above.

@@ -251,15 +251,17 @@ impl Organization {
         if !self.in_scope {
             return Ok(0);
         }
-        let as_of = crate::graphql::as_of(ctx, as_of);
-        let count = members::member_count(
-            db(ctx)?,
-            &self.model,
-            as_of,
-            include_descendants.unwrap_or(false),
-        )
-        .await
-        .map_err(|e| e.extend())?;
+        // Through the loader: a page of organizations counts in one statement.
+        let key = crate::graphql::loaders::MemberCount {
+            organization_id: self.model.id,
+            as_of: crate::graphql::as_of(ctx, as_of),
+            include_descendants: include_descendants.unwrap_or(false),
+        };
+        let count = loaders(ctx)?
+            .load_one(key)
+            .await
+            .map_err(crate::graphql::loaders::loader_error)?
+            .unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
