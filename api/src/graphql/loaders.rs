@@ -94,6 +94,20 @@ pub struct Children {
 
 type Loaded<K, V> = Result<HashMap<K, V>, Arc<AppError>>;
 
+/// The ids of a batch's keys, grouped by the rest of each key (an instant,
+/// a kind, …), so that each group costs one query.
+fn grouped<K, G: std::hash::Hash + Eq>(
+    keys: &[K],
+    split: impl Fn(&K) -> (G, i64),
+) -> HashMap<G, Vec<i64>> {
+    let mut groups: HashMap<G, Vec<i64>> = HashMap::new();
+    for key in keys {
+        let (group, id) = split(key);
+        groups.entry(group).or_default().push(id);
+    }
+    groups
+}
+
 impl Loader<OrganizationId> for Batch {
     type Value = organization::Model;
     type Error = Arc<AppError>;
@@ -143,15 +157,8 @@ impl Loader<MembershipsAt> for Batch {
 
     async fn load(&self, keys: &[MembershipsAt]) -> Loaded<MembershipsAt, Vec<membership::Model>> {
         // One query per distinct (instant, kind): usually one for the whole batch.
-        let mut groups: HashMap<(DateTime<Utc>, Option<MembershipKind>), Vec<i64>> = HashMap::new();
-        for key in keys {
-            groups
-                .entry((key.as_of, key.kind))
-                .or_default()
-                .push(key.member_id);
-        }
         let mut loaded = HashMap::new();
-        for ((as_of, kind), ids) in groups {
+        for ((as_of, kind), ids) in grouped(keys, |k| ((k.as_of, k.kind), k.member_id)) {
             let found = members::memberships_at(&self.db, &ids, as_of, kind)
                 .await
                 .map_err(Arc::new)?;
@@ -190,14 +197,10 @@ impl Loader<MemberCount> for Batch {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[MemberCount]) -> Loaded<MemberCount, u64> {
-        let mut groups: HashMap<(DateTime<Utc>, bool), Vec<i64>> = HashMap::new();
-        for key in keys {
-            groups
-                .entry((key.as_of, key.include_descendants))
-                .or_default()
-                .push(key.organization_id);
-        }
         let mut loaded = HashMap::new();
+        let groups = grouped(keys, |k| {
+            ((k.as_of, k.include_descendants), k.organization_id)
+        });
         for ((as_of, include_descendants), ids) in groups {
             let counts = members::member_counts(&self.db, &ids, as_of, include_descendants)
                 .await
@@ -220,12 +223,8 @@ impl Loader<Children> for Batch {
     type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Children]) -> Loaded<Children, Vec<organization::Model>> {
-        let mut groups: HashMap<Option<OrganizationStatus>, Vec<i64>> = HashMap::new();
-        for key in keys {
-            groups.entry(key.status).or_default().push(key.parent_id);
-        }
         let mut loaded = HashMap::new();
-        for (status, parents) in groups {
+        for (status, parents) in grouped(keys, |k| (k.status, k.parent_id)) {
             let mut found = organizations::children_of(&self.db, &parents, status)
                 .await
                 .map_err(Arc::new)?;
