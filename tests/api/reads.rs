@@ -278,6 +278,8 @@ on_both_backends! {
         bulk_cells(&app, "SL.YT", 40).await;
         let organizations = "query($first: Int) { organizations(first: $first) { edges { node { code parent { code } ancestors { code }
                                here: memberCount below: memberCount(includeDescendants: true)
+                               members(first: 2) { totalCount edges { node { id member { fullName } } } }
+                               subtree: members(first: 2, includeDescendants: true) { totalCount pageInfo { hasNextPage } edges { node { id } } }
                                children { totalCount edges { node { code parent { name } memberCount } } } } } } }";
         assert_constant_statements(&app, "organizations", organizations, 3).await;
         // Counted in one statement for the page, each count still its own organization's.
@@ -288,6 +290,16 @@ on_both_backends! {
         for node in nodes.iter().map(|n| &n["node"]) {
             assert_eq!(node["here"], node["official"]["totalCount"], "{node}");
             assert_eq!(node["below"], node["subtree"]["totalCount"], "{node}");
+        }
+        // Pages of members fetched for a whole list are the pages each organization gives alone.
+        let pages = "members(first: 3) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }
+                     deep: members(first: 3, includeDescendants: true) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } }";
+        let listed = app.graphql(&format!("{{ organizations(first: 100) {{ edges {{ node {{ code {pages} }} }} }} }}"), json!({})).await;
+        let listed = listed["data"]["organizations"]["edges"].as_array().expect("organizations").clone();
+        assert!(listed.iter().any(|n| n["node"]["deep"]["pageInfo"]["hasNextPage"] == true), "some page is cut: {listed:?}");
+        for node in listed.iter().map(|n| &n["node"]) {
+            let alone = app.graphql(&format!("{{ organization(code: \"{}\") {{ code {pages} }} }}", node["code"].as_str().expect("code")), json!({})).await;
+            assert_eq!(&alone["data"]["organization"], node, "{}", node["code"]);
         }
 
         let memberships = "query($first: Int) { organization(code: \"SL\") { members(includeDescendants: true, first: $first) { edges { node {

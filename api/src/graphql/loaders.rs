@@ -16,6 +16,7 @@ use sea_orm::DatabaseConnection;
 use crate::error::AppError;
 use crate::members::service as members;
 use crate::organizations::service as organizations;
+use crate::page::{Page, PageOf};
 
 /// The per-request loader set.
 pub type Loaders = DataLoader<Batch, HashMapCache>;
@@ -43,6 +44,7 @@ pub fn forget_all(loaders: &Loaders) {
     loaders.clear::<History>();
     loaders.clear::<Children>();
     loaders.clear::<MemberCount>();
+    loaders.clear::<MembersPage>();
 }
 
 /// A loader failure as a GraphQL error with its code.
@@ -83,6 +85,14 @@ pub struct MemberCount {
     pub organization_id: i64,
     pub as_of: DateTime<Utc>,
     pub include_descendants: bool,
+}
+
+/// One page of an organization's memberships (`Organization.members`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MembersPage {
+    pub organization: OrganizationId,
+    pub filter: members::MembershipFilter,
+    pub page: Page,
 }
 
 /// An organization's children, optionally of one status, in id order.
@@ -202,7 +212,12 @@ impl Loader<MemberCount> for Batch {
             ((k.as_of, k.include_descendants), k.organization_id)
         });
         for ((as_of, include_descendants), ids) in groups {
-            let counts = members::member_counts(&self.db, &ids, as_of, include_descendants)
+            let filter = members::MembershipFilter {
+                as_of,
+                include_descendants,
+                kind: Some(MembershipKind::Official),
+            };
+            let counts = members::membership_counts(&self.db, &ids, filter)
                 .await
                 .map_err(Arc::new)?;
             for organization_id in ids {
@@ -212,6 +227,30 @@ impl Loader<MemberCount> for Batch {
                     include_descendants,
                 };
                 loaded.insert(key, counts.get(&organization_id).copied().unwrap_or(0));
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<MembersPage> for Batch {
+    type Value = PageOf<membership::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[MembersPage]) -> Loaded<MembersPage, PageOf<membership::Model>> {
+        let mut loaded = HashMap::new();
+        for ((filter, page), ids) in grouped(keys, |k| ((k.filter, k.page), k.organization.0)) {
+            let mut pages = members::membership_pages(&self.db, &ids, filter, page)
+                .await
+                .map_err(Arc::new)?;
+            for id in ids {
+                let found = pages.remove(&id).unwrap_or_else(PageOf::empty);
+                let key = MembersPage {
+                    organization: OrganizationId(id),
+                    filter,
+                    page,
+                };
+                loaded.insert(key, found);
             }
         }
         Ok(loaded)

@@ -586,78 +586,38 @@ pub async fn histories<C: ConnectionTrait>(
     Ok(found)
 }
 
-/// Which memberships of an organization: open at `as_of`, in it alone or
-/// in its whole subtree, of one kind or both.
+/// Which memberships of an organization are listed or counted: open at
+/// `as_of`, in it alone or in its whole subtree, of one kind or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MembershipsOf {
-    pub organization_id: i64,
+pub struct MembershipFilter {
     pub as_of: DateTime<Utc>,
     pub include_descendants: bool,
     pub kind: Option<MembershipKind>,
 }
 
-fn memberships_of_query(
-    org: &organization::Model,
-    spec: &MembershipsOf,
-) -> sea_orm::Select<membership::Entity> {
-    let mut query = membership::Entity::find().filter(open_at(spec.as_of));
-    query = if spec.include_descendants {
-        let range = organizations::subtree_range(&org.path);
-        query.filter(membership::Column::OrganizationId.in_subquery(organizations_in(&range)))
-    } else {
-        query.filter(membership::Column::OrganizationId.eq(org.id))
-    };
-    if let Some(kind) = spec.kind {
-        query = query.filter(membership::Column::Kind.eq(kind));
-    }
-    query
-}
-
-/// `Organization.members`: a page of memberships in membership-id order.
-pub async fn memberships_of<C: ConnectionTrait>(
-    conn: &C,
-    org: &organization::Model,
-    spec: MembershipsOf,
-    page: Page,
-) -> Result<PageOf<membership::Model>, AppError> {
-    let query = memberships_of_query(org, &spec);
-    Ok(crate::page::fetch_page(conn, query, membership::Column::Id, page).await?)
-}
-
-/// `Organization.memberCount` of many organizations in one statement:
-/// OFFICIAL memberships open at `as_of` in each (with `include_descendants`,
-/// in each one's subtree). Organizations without any are left out.
-pub async fn member_counts<C: ConnectionTrait>(
-    conn: &C,
+/// The memberships the filter keeps of each of several organizations (of
+/// each one's subtree with `include_descendants`): `organization` as "o",
+/// joined to `membership` as "ms"; a membership in the subtrees of two listed
+/// organizations comes once for each.
+fn memberships_of_listed(
     organization_ids: &[i64],
-    as_of: DateTime<Utc>,
-    include_descendants: bool,
-) -> Result<HashMap<i64, u64>, AppError> {
+    filter: &MembershipFilter,
+) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Alias, JoinType};
-    if organization_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
     let (org, within, ms) = (Alias::new("o"), Alias::new("d"), Alias::new("ms"));
-    let counted = Condition::all()
-        .add(Expr::col((ms.clone(), membership::Column::Kind)).eq(MembershipKind::Official))
-        .add(Expr::col((ms.clone(), membership::Column::StartedAt)).lte(as_of))
+    let mut kept = Condition::all()
+        .add(Expr::col((ms.clone(), membership::Column::StartedAt)).lte(filter.as_of))
         .add(
             Condition::any()
                 .add(Expr::col((ms.clone(), membership::Column::EndedAt)).is_null())
-                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).gt(as_of)),
+                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).gt(filter.as_of)),
         );
+    if let Some(kind) = filter.kind {
+        kept = kept.add(Expr::col((ms.clone(), membership::Column::Kind)).eq(kind));
+    }
     let mut query = Query::select();
-    query
-        .expr_as(
-            Expr::col((org.clone(), organization::Column::Id)),
-            Alias::new("organization_id"),
-        )
-        .expr_as(
-            Expr::col((ms.clone(), membership::Column::Id)).count(),
-            Alias::new("members"),
-        )
-        .from_as(organization::Entity, org.clone());
-    let counted_in = if include_descendants {
+    query.from_as(organization::Entity, org.clone());
+    let holder = if filter.include_descendants {
         // The subtree of path P is the half-open range [P, P without its
         // last '/' followed by '0'), as `organizations::subtree_range` says.
         query.join_as(
@@ -684,16 +644,39 @@ pub async fn member_counts<C: ConnectionTrait>(
             JoinType::InnerJoin,
             membership::Entity,
             ms.clone(),
-            counted.add(
-                Expr::col((ms.clone(), membership::Column::OrganizationId))
-                    .equals((counted_in, organization::Column::Id)),
+            kept.add(
+                Expr::col((ms, membership::Column::OrganizationId))
+                    .equals((holder, organization::Column::Id)),
             ),
         )
         .and_where(
-            Expr::col((org.clone(), organization::Column::Id))
-                .is_in(organization_ids.iter().copied()),
+            Expr::col((org, organization::Column::Id)).is_in(organization_ids.iter().copied()),
+        );
+    query
+}
+
+/// How many memberships the filter keeps in each of several organizations,
+/// in one statement. Organizations without any are left out.
+pub async fn membership_counts<C: ConnectionTrait>(
+    conn: &C,
+    organization_ids: &[i64],
+    filter: MembershipFilter,
+) -> Result<HashMap<i64, u64>, AppError> {
+    use sea_orm::sea_query::Alias;
+    if organization_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query = memberships_of_listed(organization_ids, &filter);
+    query
+        .expr_as(
+            Expr::col((Alias::new("o"), organization::Column::Id)),
+            Alias::new("organization_id"),
         )
-        .group_by_col((org, organization::Column::Id));
+        .expr_as(
+            Expr::col((Alias::new("ms"), membership::Column::Id)).count(),
+            Alias::new("members"),
+        )
+        .group_by_col((Alias::new("o"), organization::Column::Id));
     let mut counts = HashMap::new();
     for row in conn.query_all(&query).await? {
         let id: i64 = row.try_get("", "organization_id")?;
@@ -701,6 +684,76 @@ pub async fn member_counts<C: ConnectionTrait>(
         counts.insert(id, u64::try_from(members).unwrap_or(0));
     }
     Ok(counts)
+}
+
+/// The same page of memberships (membership-id order) of each of several
+/// organizations, in two statements: the counts, then each one's first
+/// `page.first + 1` rows after `page.after`, numbered by a window function.
+pub async fn membership_pages<C: ConnectionTrait>(
+    conn: &C,
+    organization_ids: &[i64],
+    filter: MembershipFilter,
+    page: Page,
+) -> Result<HashMap<i64, PageOf<membership::Model>>, AppError> {
+    use sea_orm::sea_query::Alias;
+    use sea_orm::{FromQueryResult, Iterable};
+    let totals = membership_counts(conn, organization_ids, filter).await?;
+    let mut fetched: HashMap<i64, Vec<membership::Model>> = HashMap::new();
+    let listed: Vec<i64> = organization_ids
+        .iter()
+        .copied()
+        .filter(|id| totals.contains_key(id))
+        .collect();
+    if !listed.is_empty() {
+        let mut rows = memberships_of_listed(&listed, &filter);
+        for column in membership::Column::iter() {
+            rows.column((Alias::new("ms"), column));
+        }
+        rows.expr_as(
+            Expr::col((Alias::new("o"), organization::Column::Id)),
+            Alias::new("listed_in"),
+        );
+        if let Some(after) = page.after {
+            rows.and_where(Expr::col((Alias::new("ms"), membership::Column::Id)).gt(after));
+        }
+        let query = if let [_alone] = listed.as_slice() {
+            // One organization: a plain keyset page, which stops after its rows.
+            rows.order_by(
+                (Alias::new("ms"), membership::Column::Id),
+                sea_orm::Order::Asc,
+            )
+            .limit(page.first + 1);
+            rows
+        } else {
+            rows.expr_as(
+                Expr::cust(r#"ROW_NUMBER() OVER (PARTITION BY "o"."id" ORDER BY "ms"."id")"#),
+                Alias::new("row_in_page"),
+            );
+            let mut query = Query::select();
+            query
+                .column(sea_orm::sea_query::Asterisk)
+                .from_subquery(rows, Alias::new("numbered"))
+                .and_where(Expr::col(Alias::new("row_in_page")).lte(page.first as i64 + 1))
+                .order_by(Alias::new("listed_in"), sea_orm::Order::Asc)
+                .order_by(Alias::new("row_in_page"), sea_orm::Order::Asc);
+            query
+        };
+        for row in conn.query_all(&query).await? {
+            let listed_in: i64 = row.try_get("", "listed_in")?;
+            fetched
+                .entry(listed_in)
+                .or_default()
+                .push(membership::Model::from_query_result(&row, "")?);
+        }
+    }
+    Ok(organization_ids
+        .iter()
+        .map(|id| {
+            let rows = fetched.remove(id).unwrap_or_default();
+            let total = totals.get(id).copied().unwrap_or(0);
+            (*id, PageOf::from_fetched(rows, page, total))
+        })
+        .collect())
 }
 
 /// Where a member is at an instant: the membership, its cell and the committee above.
@@ -855,13 +908,15 @@ pub async fn active_members_of<C: ConnectionTrait>(
     org: &organization::Model,
     page: Page,
 ) -> Result<PageOf<(membership::Model, MemberView)>, AppError> {
-    let spec = MembershipsOf {
-        organization_id: org.id,
+    let filter = MembershipFilter {
         as_of: crate::clock::now(),
         include_descendants: false,
         kind: Some(MembershipKind::Official),
     };
-    let memberships = memberships_of(conn, org, spec, page).await?;
+    let memberships = membership_pages(conn, &[org.id], filter, page)
+        .await?
+        .remove(&org.id)
+        .unwrap_or_else(PageOf::empty);
     let ids: Vec<i64> = memberships.items.iter().map(|m| m.member_id).collect();
     let mut people: HashMap<i64, member::Model> = by_ids(conn, &ids)
         .await?

@@ -15,7 +15,7 @@ use crate::graphql::pagination::{
 };
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::members::graphql::Membership;
-use crate::members::service::{self as members, MembershipsOf};
+use crate::members::service::MembershipFilter;
 use crate::page::PageOf;
 use crate::transfers::graphql::TransferEvent;
 use crate::transfers::service::MemberRef;
@@ -220,15 +220,21 @@ impl Organization {
         )
         .map_err(|e| e.extend())?;
         let found = if self.in_scope {
-            let spec = MembershipsOf {
-                organization_id: self.model.id,
-                as_of: crate::graphql::as_of(ctx, as_of),
-                include_descendants: include_descendants.unwrap_or(false),
-                kind: kind.map(Into::into),
+            // Through the loader: a list of organizations pages all their members at once.
+            let key = crate::graphql::loaders::MembersPage {
+                organization: crate::graphql::loaders::OrganizationId(self.model.id),
+                filter: MembershipFilter {
+                    as_of: crate::graphql::as_of(ctx, as_of),
+                    include_descendants: include_descendants.unwrap_or(false),
+                    kind: kind.map(Into::into),
+                },
+                page,
             };
-            members::memberships_of(db(ctx)?, &self.model, spec, page)
+            loaders(ctx)?
+                .load_one(key)
                 .await
-                .map_err(|e| e.extend())?
+                .map_err(crate::graphql::loaders::loader_error)?
+                .unwrap_or_else(PageOf::empty)
         } else {
             PageOf::empty()
         };
