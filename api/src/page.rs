@@ -87,6 +87,76 @@ where
     Ok(PageOf::from_fetched(fetched, page, total))
 }
 
+/// The same page of several lists in one statement. `rows` selects the rows
+/// of every list (columns named as the model's); `list` says which list a
+/// row is in and `key` is its unique key, the order within a list. One list
+/// is a plain keyset page; several are numbered by a window function, each
+/// list's first `page.first + 1` rows after `page.after` kept. `totals` (the
+/// size of each whole list, counted by the caller) completes each page.
+pub async fn fetch_pages<M, C>(
+    conn: &C,
+    mut rows: sea_orm::sea_query::SelectStatement,
+    list: sea_orm::sea_query::Expr,
+    key: sea_orm::sea_query::Expr,
+    page: Page,
+    totals: &std::collections::HashMap<i64, u64>,
+) -> Result<std::collections::HashMap<i64, PageOf<M>>, sea_orm::DbErr>
+where
+    M: sea_orm::FromQueryResult,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::sea_query::{
+        Alias, Asterisk, Expr, ExprTrait, OverStatement, Query, WindowStatement,
+    };
+    let mut fetched: std::collections::HashMap<i64, Vec<M>> = std::collections::HashMap::new();
+    let lists = totals.values().filter(|total| **total > 0).count();
+    if lists > 0 {
+        rows.expr_as(list.clone(), Alias::new("listed_in"));
+        if let Some(after) = page.after {
+            rows.and_where(key.clone().gt(after));
+        }
+        let first = i64::try_from(page.first).unwrap_or(i64::MAX);
+        let query = if lists == 1 {
+            // One list: a keyset page, which stops after its rows.
+            rows.order_by_expr(key, sea_orm::Order::Asc)
+                .limit(page.first + 1);
+            rows
+        } else {
+            let mut window = WindowStatement::new();
+            window
+                .add_partition_by(list)
+                .order_by_expr(key, sea_orm::Order::Asc);
+            rows.expr_window_as(
+                Expr::cust("ROW_NUMBER()"),
+                window,
+                Alias::new("row_in_page"),
+            );
+            let mut numbered = Query::select();
+            numbered
+                .column(Asterisk)
+                .from_subquery(rows, Alias::new("numbered"))
+                .and_where(Expr::col(Alias::new("row_in_page")).lte(first.saturating_add(1)))
+                .order_by(Alias::new("listed_in"), sea_orm::Order::Asc)
+                .order_by(Alias::new("row_in_page"), sea_orm::Order::Asc);
+            numbered
+        };
+        for row in conn.query_all(&query).await? {
+            let listed_in: i64 = row.try_get("", "listed_in")?;
+            fetched
+                .entry(listed_in)
+                .or_default()
+                .push(M::from_query_result(&row, "")?);
+        }
+    }
+    Ok(totals
+        .iter()
+        .map(|(list, total)| {
+            let rows = fetched.remove(list).unwrap_or_default();
+            (*list, PageOf::from_fetched(rows, page, *total))
+        })
+        .collect())
+}
+
 /// `%`, `_` and `\` escaped for a LIKE pattern with `ESCAPE '\'`, lower-cased.
 pub fn like_pattern(needle: &str) -> String {
     let mut escaped = String::with_capacity(needle.len() + 2);

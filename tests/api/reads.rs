@@ -266,14 +266,27 @@ async fn statements_for(app: &TestApp, query: &str, variables: Value) -> u64 {
 
 on_both_backends! {
     async fn nested_queries_cost_the_same_statements_whatever_the_page_size(app: TestApp) {
-        app.seed_district().await;
+        let seeded = app.seed_district().await;
         for i in 0..40 {
             let cell = if i % 2 == 0 { "SL.BL.R1" } else { "SL.YT.R1" };
             app.register_member(&format!("0050000000{i:02}"), cell, Some(cell)).await;
         }
+        let moved = app.graphql("mutation($input: TransferInput!) { submitTransfer(input: $input) { status } }",
+            json!({ "input": { "externalId": "nested-1", "memberId": seeded.bl_member, "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" } })).await;
+        assert_eq!(moved["data"]["submitTransfer"]["status"], "APPLIED", "{moved}");
         let members = "query($first: Int) { members(first: $first) { totalCount edges { node { fullName nationalId residenceCell { code }
-                         membership { startedAt organization { name parent { name } ancestors { code } } } history { id } } } } }";
+                         membership { startedAt organization { name parent { name } ancestors { code } } } history { id }
+                         transfers(first: 2) { totalCount edges { node { sequence to { code } } } } } } } }";
         assert_constant_statements(&app, "members", members, 3).await;
+        // A list's pages of events are the pages each member gives alone.
+        let events = "transfers(first: 1) { totalCount pageInfo { hasNextPage endCursor } edges { node { sequence } } }";
+        let listed = app.graphql(&format!("{{ members(first: 100) {{ edges {{ node {{ id {events} }} }} }} }}"), json!({})).await;
+        let listed = listed["data"]["members"]["edges"].as_array().expect("members").clone();
+        assert!(listed.iter().any(|n| n["node"]["transfers"]["pageInfo"]["hasNextPage"] == true), "some page is cut: {listed:?}");
+        for node in listed.iter().map(|n| &n["node"]) {
+            let alone = app.graphql(&format!("query($id: ID!) {{ member(id: $id) {{ id {events} }} }}"), json!({ "id": node["id"] })).await;
+            assert_eq!(&alone["data"]["member"], node, "{}", node["id"]);
+        }
 
         bulk_cells(&app, "SL.YT", 40).await;
         let organizations = "query($first: Int) { organizations(first: $first) { edges { node { code parent { code } ancestors { code }

@@ -10,13 +10,14 @@ use async_graphql::ErrorExtensions;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, OrganizationStatus};
-use entity::{member, membership, organization};
+use entity::{member, membership, organization, transfer_event};
 use sea_orm::DatabaseConnection;
 
 use crate::error::AppError;
 use crate::members::service as members;
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
+use crate::transfers::service as transfers;
 
 /// The per-request loader set.
 pub type Loaders = DataLoader<Batch, HashMapCache>;
@@ -45,6 +46,7 @@ pub fn forget_all(loaders: &Loaders) {
     loaders.clear::<Children>();
     loaders.clear::<MemberCount>();
     loaders.clear::<MembersPage>();
+    loaders.clear::<TransfersPage>();
 }
 
 /// A loader failure as a GraphQL error with its code.
@@ -92,6 +94,13 @@ pub struct MemberCount {
 pub struct MembersPage {
     pub organization: OrganizationId,
     pub filter: members::MembershipFilter,
+    pub page: Page,
+}
+
+/// One page of a member's transfer events (`Member.transfers`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TransfersPage {
+    pub member: MemberId,
     pub page: Page,
 }
 
@@ -251,6 +260,34 @@ impl Loader<MembersPage> for Batch {
                     page,
                 };
                 loaded.insert(key, found);
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<TransfersPage> for Batch {
+    type Value = PageOf<transfer_event::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[TransfersPage],
+    ) -> Loaded<TransfersPage, PageOf<transfer_event::Model>> {
+        let mut loaded = HashMap::new();
+        for (page, ids) in grouped(keys, |k| (k.page, k.member.0)) {
+            let mut pages = transfers::of_members(&self.db, &ids, page)
+                .await
+                .map_err(Arc::new)?;
+            for id in ids {
+                let found = pages.remove(&id).unwrap_or_else(PageOf::empty);
+                loaded.insert(
+                    TransfersPage {
+                        member: MemberId(id),
+                        page,
+                    },
+                    found,
+                );
             }
         }
         Ok(loaded)

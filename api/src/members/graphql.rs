@@ -211,9 +211,16 @@ impl Member {
         after: Option<String>,
     ) -> async_graphql::Result<TransferEventConnection> {
         let page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
-        let found = crate::transfers::service::of_member(db(ctx)?, self.0.model.id, page)
+        // Through the loader: a list of members pages all their events at once.
+        let key = crate::graphql::loaders::TransfersPage {
+            member: MemberId(self.0.model.id),
+            page,
+        };
+        let found = loaders(ctx)?
+            .load_one(key)
             .await
-            .map_err(|e| e.extend())?;
+            .map_err(loader_error)?
+            .unwrap_or_else(crate::page::PageOf::empty);
         Ok(connection(
             EVENT_LIST,
             found,

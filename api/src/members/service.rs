@@ -687,73 +687,34 @@ pub async fn membership_counts<C: ConnectionTrait>(
 }
 
 /// The same page of memberships (membership-id order) of each of several
-/// organizations, in two statements: the counts, then each one's first
-/// `page.first + 1` rows after `page.after`, numbered by a window function.
+/// organizations, in two statements: the counts, then the rows
+/// (`page::fetch_pages`). Organizations that have none get an empty page.
 pub async fn membership_pages<C: ConnectionTrait>(
     conn: &C,
     organization_ids: &[i64],
     filter: MembershipFilter,
     page: Page,
 ) -> Result<HashMap<i64, PageOf<membership::Model>>, AppError> {
+    use sea_orm::Iterable;
     use sea_orm::sea_query::Alias;
-    use sea_orm::{FromQueryResult, Iterable};
-    let totals = membership_counts(conn, organization_ids, filter).await?;
-    let mut fetched: HashMap<i64, Vec<membership::Model>> = HashMap::new();
-    let listed: Vec<i64> = organization_ids
-        .iter()
-        .copied()
-        .filter(|id| totals.contains_key(id))
-        .collect();
-    if !listed.is_empty() {
-        let mut rows = memberships_of_listed(&listed, &filter);
-        for column in membership::Column::iter() {
-            rows.column((Alias::new("ms"), column));
-        }
-        rows.expr_as(
-            Expr::col((Alias::new("o"), organization::Column::Id)),
-            Alias::new("listed_in"),
-        );
-        if let Some(after) = page.after {
-            rows.and_where(Expr::col((Alias::new("ms"), membership::Column::Id)).gt(after));
-        }
-        let query = if let [_alone] = listed.as_slice() {
-            // One organization: a plain keyset page, which stops after its rows.
-            rows.order_by(
-                (Alias::new("ms"), membership::Column::Id),
-                sea_orm::Order::Asc,
-            )
-            .limit(page.first + 1);
-            rows
-        } else {
-            rows.expr_as(
-                Expr::cust(r#"ROW_NUMBER() OVER (PARTITION BY "o"."id" ORDER BY "ms"."id")"#),
-                Alias::new("row_in_page"),
-            );
-            let mut query = Query::select();
-            query
-                .column(sea_orm::sea_query::Asterisk)
-                .from_subquery(rows, Alias::new("numbered"))
-                .and_where(Expr::col(Alias::new("row_in_page")).lte(page.first as i64 + 1))
-                .order_by(Alias::new("listed_in"), sea_orm::Order::Asc)
-                .order_by(Alias::new("row_in_page"), sea_orm::Order::Asc);
-            query
-        };
-        for row in conn.query_all(&query).await? {
-            let listed_in: i64 = row.try_get("", "listed_in")?;
-            fetched
-                .entry(listed_in)
-                .or_default()
-                .push(membership::Model::from_query_result(&row, "")?);
-        }
+    let mut totals = membership_counts(conn, organization_ids, filter).await?;
+    let listed: Vec<i64> = totals.keys().copied().collect();
+    let mut rows = memberships_of_listed(&listed, &filter);
+    for column in membership::Column::iter() {
+        rows.column((Alias::new("ms"), column));
     }
-    Ok(organization_ids
-        .iter()
-        .map(|id| {
-            let rows = fetched.remove(id).unwrap_or_default();
-            let total = totals.get(id).copied().unwrap_or(0);
-            (*id, PageOf::from_fetched(rows, page, total))
-        })
-        .collect())
+    for id in organization_ids {
+        totals.entry(*id).or_insert(0);
+    }
+    Ok(crate::page::fetch_pages(
+        conn,
+        rows,
+        Expr::col((Alias::new("o"), organization::Column::Id)),
+        Expr::col((Alias::new("ms"), membership::Column::Id)),
+        page,
+        &totals,
+    )
+    .await?)
 }
 
 /// Where a member is at an instant: the membership, its cell and the committee above.

@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::members::service::{self as members, MemberLookup};
 use crate::organizations::service::{self as organizations, Lookup};
 use crate::page::{Page, PageOf};
+use std::collections::HashMap;
 
 fn touching(range: &(String, String)) -> Condition {
     let inside = || {
@@ -117,15 +118,48 @@ pub async fn last_sequence<C: ConnectionTrait>(conn: &C) -> Result<i64, AppError
         .map_or(0, |counter| counter.last_value))
 }
 
-/// A member's events by sequence. The caller has already been found to see the member.
-pub async fn of_member<C: ConnectionTrait>(
+/// The same page of several members' events (by sequence) in two
+/// statements: counts, then rows (`page::fetch_pages`). The caller has
+/// already been found to see the members.
+pub async fn of_members<C: ConnectionTrait>(
     conn: &C,
-    member_id: i64,
+    member_ids: &[i64],
     page: Page,
-) -> Result<PageOf<transfer_event::Model>, AppError> {
-    let query =
-        transfer_event::Entity::find().filter(transfer_event::Column::MemberId.eq(member_id));
-    Ok(crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?)
+) -> Result<HashMap<i64, PageOf<transfer_event::Model>>, AppError> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{EntityName, Iterable};
+    let mut totals: HashMap<i64, u64> = member_ids.iter().map(|id| (*id, 0)).collect();
+    if member_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut counted = Query::select();
+    counted
+        .column(transfer_event::Column::MemberId)
+        .expr_as(
+            Expr::col(transfer_event::Column::Id).count(),
+            Alias::new("events"),
+        )
+        .from(transfer_event::Entity.table_ref())
+        .and_where(Expr::col(transfer_event::Column::MemberId).is_in(member_ids.iter().copied()))
+        .group_by_col(transfer_event::Column::MemberId);
+    for row in conn.query_all(&counted).await? {
+        let member: i64 = row.try_get("", "member_id")?;
+        let events: i64 = row.try_get("", "events")?;
+        totals.insert(member, u64::try_from(events).unwrap_or(0));
+    }
+    let mut rows = Query::select();
+    rows.columns(transfer_event::Column::iter())
+        .from(transfer_event::Entity.table_ref())
+        .and_where(Expr::col(transfer_event::Column::MemberId).is_in(member_ids.iter().copied()));
+    Ok(crate::page::fetch_pages(
+        conn,
+        rows,
+        Expr::col(transfer_event::Column::MemberId),
+        Expr::col(transfer_event::Column::Sequence),
+        page,
+        &totals,
+    )
+    .await?)
 }
 
 /// How a transfer names its member.
