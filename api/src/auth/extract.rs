@@ -38,11 +38,11 @@ pub fn request_id(req: &HttpRequest) -> String {
 
 /// Verifies the caller of a request.
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> Result<Ctx, AppError> {
-    let caller = Caller {
+    let origin = Origin {
         request_id: request_id(req),
         address: client_address(req),
     };
-    authenticate_token(state, bearer_token(req), caller).await
+    authenticate_token(state, bearer_token(req), origin).await
 }
 
 /// The address the connection comes from (not a forwarded-for header, which
@@ -52,7 +52,7 @@ pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
 }
 
 /// Where a token came from: the request's id and the client's address.
-pub struct Caller {
+pub struct Origin {
     pub request_id: String,
     pub address: Option<IpAddr>,
 }
@@ -61,12 +61,12 @@ pub struct Caller {
 pub async fn authenticate_token(
     state: &AppState,
     token: Result<&str, TokenError>,
-    caller: Caller,
+    origin: Origin,
 ) -> Result<Ctx, AppError> {
-    let Caller {
+    let Origin {
         request_id,
         address,
-    } = caller;
+    } = origin;
     let claims = match token.and_then(|token| state.verifier.verify(token)) {
         Ok(claims) => claims,
         Err(reason) => return Err(refuse(state, &request_id, address, None, reason).await),

@@ -79,7 +79,7 @@ async fn subscribe(
     GraphQLSubscription::new(schema.get_ref().clone())
         .on_connection_init(move |init| async move {
             let token = crate::auth::extract::token_from_init_payload(&init);
-            let origin = crate::auth::extract::Caller {
+            let origin = crate::auth::extract::Origin {
                 request_id,
                 address,
             };
