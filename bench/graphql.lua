@@ -20,11 +20,7 @@ local queries = {
   service = '{"query":"{version}"}',
 }
 
--- Each thread draws its own sequence: unseeded, every thread (and every
--- run) would ask for the same members in the same order.
-function init(args)
-  math.randomseed(os.time() * 1000 + id)
-end
+dofile("bench/threads.lua")
 
 request = function()
   local d, c, k = math.random(1, districts), math.random(1, communes), math.random(1, cells)
@@ -44,25 +40,6 @@ request = function()
 end
 
 -- Answers with GraphQL errors count as failures, not as throughput.
-local threads = {}
-local thread_id = 0
-function setup(thread)
-  thread_id = thread_id + 1
-  thread:set("id", thread_id)
-  table.insert(threads, thread)
-end
-
-failures = 0
-response = function(status, headers, body)
-  if status ~= 200 or string.find(body, '"errors"', 1, true) then
-    failures = failures + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("failures")
-  end
-  io.write(string.format("GraphQL failures: %d\n", total))
-end
+count_failures("GraphQL", function(status, body)
+  return status ~= 200 or string.find(body, '"errors"', 1, true) ~= nil
+end)

@@ -9,19 +9,7 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
 
-local threads = {}
-local thread_id = 0
-function setup(thread)
-  thread_id = thread_id + 1
-  thread:set("id", thread_id)
-  table.insert(threads, thread)
-end
-
--- Each thread draws its own sequence: unseeded, every thread (and every
--- run) would ask for the same members in the same order.
-function init(args)
-  math.randomseed(os.time() * 1000 + id)
-end
+dofile("bench/threads.lua")
 
 local counter = 0
 request = function()
@@ -36,17 +24,6 @@ request = function()
   return wrk.format(nil, "/api/v1/transfer-events", nil, '{"events":[' .. table.concat(events, ",") .. ']}')
 end
 
-failures = 0
-response = function(status, headers, body)
-  if status ~= 200 then
-    failures = failures + 1
-  end
-end
-
-function done(summary, latency, requests)
-  local total = 0
-  for _, thread in ipairs(threads) do
-    total = total + thread:get("failures")
-  end
-  io.write(string.format("HTTP failures: %d\n", total))
-end
+count_failures("HTTP", function(status, body)
+  return status ~= 200
+end)

@@ -105,15 +105,7 @@ fn check_change(
             "effectiveAt and decisionRef go with a change to REMOVED or DECEASED",
         ));
     }
-    if input
-        .effective_at
-        .is_some_and(|at| at > now + crate::clock::FUTURE_TOLERANCE)
-    {
-        return Err(AppError::invalid(
-            "effectiveAt",
-            "must not be more than 5 minutes in the future",
-        ));
-    }
+    crate::clock::not_in_future("effectiveAt", input.effective_at, now)?;
     if let Some(birth) = input.birth_date {
         if birth >= today {
             return Err(AppError::invalid("birthDate", "must be in the past"));

@@ -63,15 +63,7 @@ pub struct Dissolution {
 fn validate(input: &Dissolve, now: DateTime<Utc>) -> Result<(), AppError> {
     organizations::validate_code("organizationCode", &input.organization_code)?;
     transfers::validate_decision_ref("decisionRef", &input.decision_ref)?;
-    if input
-        .effective_at
-        .is_some_and(|at| at > now + crate::clock::FUTURE_TOLERANCE)
-    {
-        return Err(AppError::invalid(
-            "effectiveAt",
-            "must not be more than 5 minutes in the future",
-        ));
-    }
+    crate::clock::not_in_future("effectiveAt", input.effective_at, now)?;
     if input.destinations.len() > MAX_DESTINATIONS {
         return Err(AppError::LimitExceeded(format!(
             "a dissolution takes at most {MAX_DESTINATIONS} destinations; this one has {}",

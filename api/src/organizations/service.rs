@@ -161,15 +161,7 @@ pub async fn create(
                 }
             }
             let now = crate::clock::now();
-            if input
-                .established_at
-                .is_some_and(|at| at > now + crate::clock::FUTURE_TOLERANCE)
-            {
-                return Err(AppError::invalid(
-                    "establishedAt",
-                    "must not be in the future",
-                ));
-            }
+            crate::clock::not_in_future("establishedAt", input.established_at, now)?;
 
             let parent = match &input.parent_code {
                 None if may_be_root(input.kind) => {

@@ -301,15 +301,7 @@ fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppErro
     if let Some(decision) = &request.decision_ref {
         validate_decision_ref("decisionRef", decision)?;
     }
-    if request
-        .effective_at
-        .is_some_and(|at| at > now + crate::clock::FUTURE_TOLERANCE)
-    {
-        return Err(AppError::invalid(
-            "effectiveAt",
-            "must not be more than 5 minutes in the future",
-        ));
-    }
+    crate::clock::not_in_future("effectiveAt", request.effective_at, now)?;
     Ok(())
 }
 
