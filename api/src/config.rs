@@ -292,6 +292,15 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Config {
+    /// How long a query may run in all before it is answered 503: the wait
+    /// for a connection plus one statement's limit. Several statements in a
+    /// row or several pool waits cannot stretch a request past what the two
+    /// settings promise. `None` when statements have no limit.
+    pub fn query_deadline(&self) -> Option<Duration> {
+        (!self.statement_timeout.is_zero())
+            .then(|| self.database.acquire_timeout + self.statement_timeout)
+    }
+
     /// A configuration with every default, for the given database.
     pub fn new(database_url: DatabaseUrl) -> Self {
         Self {

@@ -143,6 +143,9 @@ impl AppError {
     }
 }
 
+/// Seconds an UNAVAILABLE answer asks the client to wait (`Retry-After`).
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 1;
+
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         match err.sql_err() {
@@ -265,7 +268,7 @@ impl Problem {
         let mut builder = HttpResponse::build(self.code.status());
         builder.content_type("application/problem+json");
         if self.code == ErrorCode::Unavailable {
-            builder.insert_header(("Retry-After", "1"));
+            builder.insert_header(("Retry-After", UNAVAILABLE_RETRY_AFTER.to_string()));
         }
         if let Some(seconds) = self.retry_after {
             builder.insert_header(("Retry-After", seconds.to_string()));

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{MembershipKind, TransferReason};
+use crate::enums::{MemberStatus, MembershipKind, TransferReason};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "transfer_event")]
@@ -27,6 +27,11 @@ pub struct Model {
     pub decision_ref: Option<String>,
     pub effective_at: DateTimeUtc,
     pub recorded_at: DateTimeUtc,
+    /// The member's name as it was when the event was recorded: what a
+    /// caller who sees the event but no longer the member is shown.
+    pub member_full_name: Option<String>,
+    /// The member's status as it was when the event was recorded.
+    pub member_status: Option<MemberStatus>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -142,6 +142,8 @@ pub enum TransferEvent {
     DecisionRef,
     EffectiveAt,
     RecordedAt,
+    MemberFullName,
+    MemberStatus,
 }
 
 #[derive(DeriveIden)]

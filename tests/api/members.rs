@@ -72,6 +72,23 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    async fn racing_identical_admissions_all_answer_the_one_member(app: TestApp) {
+        app.seed_district().await;
+        let racers = (0..16).map(|_| app.graphql(REGISTER, registration(json!({}))));
+        let answers = futures_util::future::join_all(racers).await;
+        let ids: Vec<&Value> = answers.iter().map(|a| &a["data"]["registerMember"]["id"]).collect();
+        for (answer, id) in answers.iter().zip(&ids) {
+            assert!(id.is_string(), "every racer answers the member: {answer}");
+        }
+        assert!(ids.windows(2).all(|pair| pair[0] == pair[1]), "one member: {ids:?}");
+        let registered = member::Entity::find().count(app.db()).await.expect("count");
+        assert_eq!(registered, 3, "the two seeded members and this one");
+        let admissions = transfer_event::Entity::find().count(app.db()).await.expect("count");
+        assert_eq!(admissions, 3, "one admission event");
+    }
+}
+
+on_both_backends! {
     async fn every_rule_of_register_member_refuses_with_nothing_written(app: TestApp) {
         app.seed_district().await;
         app.create_organization("SL.BL.OLD", "CELL", Some("RESIDENTIAL"), Some("SL.BL")).await;

@@ -128,6 +128,13 @@ impl Principal {
             .as_ref()
             .is_none_or(|scope| path.starts_with(&scope.path))
     }
+
+    /// The caller's subtree as a range of materialized paths; `None` for everything.
+    pub fn scope_range(&self) -> Option<(String, String)> {
+        self.scope
+            .as_ref()
+            .map(|scope| crate::tree::subtree_range(&scope.path))
+    }
 }
 
 /// The caller of one request: who, and which request (for logs and the audit log).

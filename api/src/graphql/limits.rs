@@ -205,6 +205,53 @@ impl async_graphql::extensions::Extension for RequestLimitsCheck {
             tracing::info!(subject = %caller.principal.subject, "mutation rate limit reached");
             return async_graphql::Response::from_errors(vec![refusal(&refused)]);
         }
-        next.run(ctx, operation_name).await
+        if self.runs_a_mutation(operation_name) {
+            // A mutation is never cut short from outside: it commits or rolls
+            // back whole, and its items answer for themselves.
+            return next.run(ctx, operation_name).await;
+        }
+        let deadline = ctx
+            .data_opt::<crate::state::AppState>()
+            .and_then(|state| state.config.query_deadline());
+        let response = match deadline {
+            Some(deadline) => {
+                match tokio::time::timeout(deadline, next.run(ctx, operation_name)).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        tracing::warn!(?deadline, "query abandoned at its deadline");
+                        let gave_up = crate::error::AppError::Unavailable(format!(
+                            "the query did not finish within {} ms; retry later",
+                            deadline.as_millis()
+                        ));
+                        return async_graphql::Response::from_errors(vec![refusal(&gave_up)]);
+                    }
+                }
+            }
+            None => next.run(ctx, operation_name).await,
+        };
+        give_up_whole(response)
     }
+}
+
+/// A query that could not read part of its answer (pool exhausted, statement
+/// cancelled, database gone) gives up as a whole: partial data would pass for
+/// the truth. Only the UNAVAILABLE errors are kept; the route answers 503.
+fn give_up_whole(response: async_graphql::Response) -> async_graphql::Response {
+    if !response.errors.iter().any(is_unavailable) {
+        return response;
+    }
+    let errors = response.errors.into_iter().filter(is_unavailable).collect();
+    async_graphql::Response::from_errors(errors)
+}
+
+/// Whether a GraphQL error carries the code UNAVAILABLE.
+pub fn is_unavailable(error: &async_graphql::ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .is_some_and(|code| {
+            matches!(code, async_graphql::Value::String(code)
+                if code == crate::error::ErrorCode::Unavailable.as_str())
+        })
 }

@@ -47,6 +47,7 @@ pub fn forget_all(loaders: &Loaders) {
     loaders.clear::<MemberCount>();
     loaders.clear::<MembersPage>();
     loaders.clear::<TransfersPage>();
+    loaders.clear::<EventId>();
 }
 
 /// A loader failure as a GraphQL error with its code.
@@ -97,12 +98,18 @@ pub struct MembersPage {
     pub page: Page,
 }
 
-/// One page of a member's transfer events (`Member.transfers`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// One page of a member's transfer events (`Member.transfers`) touching
+/// the caller's subtree (a path range; `None` for everything).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TransfersPage {
     pub member: MemberId,
+    pub scope: Option<(String, String)>,
     pub page: Page,
 }
+
+/// One transfer event by id (what it recorded of its member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventId(pub i64);
 
 /// An organization's children, optionally of one status, in id order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -275,8 +282,8 @@ impl Loader<TransfersPage> for Batch {
         keys: &[TransfersPage],
     ) -> Loaded<TransfersPage, PageOf<transfer_event::Model>> {
         let mut loaded = HashMap::new();
-        for (page, ids) in grouped(keys, |k| (k.page, k.member.0)) {
-            let mut pages = transfers::of_members(&self.db, &ids, page)
+        for ((scope, page), ids) in grouped(keys, |k| ((k.scope.clone(), k.page), k.member.0)) {
+            let mut pages = transfers::of_members(&self.db, &ids, scope.as_ref(), page)
                 .await
                 .map_err(Arc::new)?;
             for id in ids {
@@ -284,6 +291,7 @@ impl Loader<TransfersPage> for Batch {
                 loaded.insert(
                     TransfersPage {
                         member: MemberId(id),
+                        scope: scope.clone(),
                         page,
                     },
                     found,
@@ -291,6 +299,17 @@ impl Loader<TransfersPage> for Batch {
             }
         }
         Ok(loaded)
+    }
+}
+
+impl Loader<EventId> for Batch {
+    type Value = transfer_event::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[EventId]) -> Loaded<EventId, transfer_event::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = transfers::by_ids(&self.db, &ids).await.map_err(Arc::new)?;
+        Ok(found.into_iter().map(|e| (EventId(e.id), e)).collect())
     }
 }
 

@@ -41,13 +41,22 @@ async fn execute(
                 .data(super::RequestTime::new(crate::clock::now())),
         )
         .await;
-    match retry_after(&response) {
+    if let Some(seconds) = retry_after(&response) {
         // Refused by the mutation rate limit: said in HTTP too, for clients and proxies.
-        Some(seconds) => HttpResponse::TooManyRequests()
+        return HttpResponse::TooManyRequests()
             .insert_header(("Retry-After", seconds.to_string()))
-            .json(response),
-        None => HttpResponse::Ok().json(response),
+            .json(response);
     }
+    if response.errors.iter().any(super::limits::is_unavailable) {
+        // The database could not answer in time: the client should come back.
+        return HttpResponse::ServiceUnavailable()
+            .insert_header((
+                "Retry-After",
+                crate::error::UNAVAILABLE_RETRY_AFTER.to_string(),
+            ))
+            .json(response);
+    }
+    HttpResponse::Ok().json(response)
 }
 
 /// The wait of a RATE_LIMITED answer (`extensions.retryAfter`), if it is one.

@@ -4,13 +4,13 @@
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
-use entity::membership;
+use entity::{membership, transfer_event};
 
 use super::service::{self, MemberFilter, MemberLookup, MemberView, RegisterMember};
 use super::update::{UpdateMember, update};
 use crate::error::AppError;
 use crate::graphql::loaders::{
-    History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
+    EventId, History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
 };
 use crate::graphql::pagination::{MemberConnection, TransferEventConnection, connection, page_arg};
 use crate::graphql::scalars::Date;
@@ -43,7 +43,57 @@ pub enum MembershipKind {
 }
 
 /// A party member, with personal data masked for roles without access to it.
-pub struct Member(pub MemberView);
+///
+/// Reached through an event or a membership of the caller's subtree after
+/// the member has left it, a member is shown as that event found them
+/// (`Snapshot`): identity only, never their life after leaving.
+pub struct Member {
+    view: MemberView,
+    snapshot: Option<Snapshot>,
+}
+
+/// What an event recorded of the member it moved.
+struct Snapshot {
+    full_name: String,
+    status: entity::enums::MemberStatus,
+}
+
+impl Member {
+    /// A member the caller may see where they are now.
+    pub fn visible(view: MemberView) -> Self {
+        Self {
+            view,
+            snapshot: None,
+        }
+    }
+
+    /// Whether the caller sees only what an event recorded of this member.
+    fn detached(&self) -> bool {
+        self.snapshot.is_some()
+    }
+}
+
+/// Whether the caller may see the member where they are now: their latest
+/// OFFICIAL membership lies in the caller's scope (or the caller has none).
+async fn visible_now(ctx: &Context<'_>, member_id: i64) -> async_graphql::Result<bool> {
+    let caller = caller(ctx)?;
+    if caller.principal.scope.is_none() {
+        return Ok(true);
+    }
+    let loaders = loaders(ctx)?;
+    let latest = loaders
+        .load_one(LatestOfficial(member_id))
+        .await
+        .map_err(loader_error)?;
+    let cell = match latest {
+        Some(latest) => loaders
+            .load_one(OrganizationId(latest.organization_id))
+            .await
+            .map_err(loader_error)?,
+        None => None,
+    };
+    Ok(service::member_visible(caller, cell.as_ref()))
+}
 
 /// A member by id through the request's loaders, if the caller may see them.
 pub async fn load_visible_member(
@@ -51,40 +101,61 @@ pub async fn load_visible_member(
     id: i64,
 ) -> async_graphql::Result<Option<Member>> {
     let caller = caller(ctx)?;
-    let loaders = loaders(ctx)?;
-    let Some(found) = loaders.load_one(MemberId(id)).await.map_err(loader_error)? else {
-        return Ok(None);
-    };
-    if caller.principal.scope.is_some() {
-        let latest = loaders
-            .load_one(LatestOfficial(id))
-            .await
-            .map_err(loader_error)?;
-        let cell = match latest {
-            Some(latest) => loaders
-                .load_one(OrganizationId(latest.organization_id))
-                .await
-                .map_err(loader_error)?,
-            None => None,
-        };
-        if !service::member_visible(caller, cell.as_ref()) {
-            return Ok(None);
-        }
-    }
-    Ok(Some(Member(MemberView::new(found, caller))))
-}
-
-/// The member of a visible membership or event, through the request's
-/// loader, masked as the caller's role requires.
-pub async fn load_shown_member(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Member> {
-    let caller = caller(ctx)?;
-    let found = loaders(ctx)?
+    let Some(found) = loaders(ctx)?
         .load_one(MemberId(id))
         .await
-        .map_err(loader_error)?;
-    found
-        .map(|m| Member(MemberView::new(m, caller)))
-        .ok_or_else(|| AppError::NotFound("member").extend())
+        .map_err(loader_error)?
+    else {
+        return Ok(None);
+    };
+    if !visible_now(ctx, id).await? {
+        return Ok(None);
+    }
+    Ok(Some(Member::visible(MemberView::new(found, caller))))
+}
+
+/// The member an event moved, for a caller who sees the event: in full if
+/// the caller sees the member where they are now, else as the event found
+/// them. `event_id` names the event whose record is shown.
+pub async fn load_member_of_event(
+    ctx: &Context<'_>,
+    member_id: i64,
+    event: EventRecord<'_>,
+) -> async_graphql::Result<Member> {
+    let caller = caller(ctx)?;
+    let loaders = loaders(ctx)?;
+    let found = loaders
+        .load_one(MemberId(member_id))
+        .await
+        .map_err(loader_error)?
+        .ok_or_else(|| AppError::NotFound("member").extend())?;
+    if visible_now(ctx, member_id).await? {
+        return Ok(Member::visible(MemberView::new(found, caller)));
+    }
+    let recorded = match event {
+        EventRecord::Loaded(event) => event.clone(),
+        EventRecord::Id(id) => loaders
+            .load_one(EventId(id))
+            .await
+            .map_err(loader_error)?
+            .ok_or_else(|| AppError::NotFound("transfer event").extend())?,
+    };
+    let snapshot = Snapshot {
+        full_name: recorded
+            .member_full_name
+            .unwrap_or_else(|| found.full_name.clone()),
+        status: recorded.member_status.unwrap_or(found.status),
+    };
+    Ok(Member {
+        view: MemberView::new(found, caller),
+        snapshot: Some(snapshot),
+    })
+}
+
+/// The event whose record of a member is shown: at hand, or by id.
+pub enum EventRecord<'a> {
+    Loaded(&'a transfer_event::Model),
+    Id(i64),
 }
 
 /// Memberships whose organization the caller may see, in the order given.
@@ -110,47 +181,68 @@ async fn visible_memberships(
 #[Object]
 impl Member {
     async fn id(&self) -> ID {
-        ID(self.0.model.id.to_string())
+        ID(self.view.model.id.to_string())
     }
 
     /// 12-digit citizen ID. Masked (all but the last 4 digits) for roles without personal-data access.
     async fn national_id(&self) -> String {
-        self.0.national_id()
+        self.view.national_id()
     }
 
+    /// Null for a member shown only as an event of the caller's subtree recorded them.
     async fn party_card_number(&self) -> Option<&str> {
-        self.0.model.party_card_number.as_deref()
+        if self.detached() {
+            return None;
+        }
+        self.view.model.party_card_number.as_deref()
     }
 
+    /// For a member who has left the caller's subtree: the name the event recorded.
     async fn full_name(&self) -> &str {
-        &self.0.model.full_name
+        match &self.snapshot {
+            Some(snapshot) => &snapshot.full_name,
+            None => &self.view.model.full_name,
+        }
     }
 
-    /// Null for roles without personal-data access.
+    /// Null for roles without personal-data access, and for a member who
+    /// has left the caller's subtree.
     async fn birth_date(&self) -> Option<Date> {
-        self.0.birth_date().map(Date)
+        if self.detached() {
+            return None;
+        }
+        self.view.birth_date().map(Date)
     }
 
     async fn admitted_on(&self) -> Option<Date> {
-        self.0.model.admitted_on.map(Date)
+        self.view.model.admitted_on.map(Date)
     }
 
+    /// Null for a member who has left the caller's subtree.
     async fn official_on(&self) -> Option<Date> {
-        self.0.model.official_on.map(Date)
+        if self.detached() {
+            return None;
+        }
+        self.view.model.official_on.map(Date)
     }
 
+    /// For a member who has left the caller's subtree: the status the event recorded.
     async fn status(&self) -> MemberStatus {
-        self.0.model.status.into()
+        match &self.snapshot {
+            Some(snapshot) => snapshot.status.into(),
+            None => self.view.model.status.into(),
+        }
     }
 
-    /// The residential cell of the place the member lives.
+    /// The residential cell of the place the member lives (null for a
+    /// member who has left the caller's subtree).
     async fn residence_cell(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Organization>> {
-        match self.0.model.residence_cell_id {
-            Some(id) => load_visible(ctx, id).await,
-            None => Ok(None),
+        match self.view.model.residence_cell_id {
+            Some(id) if !self.detached() => load_visible(ctx, id).await,
+            _ => Ok(None),
         }
     }
 
@@ -161,7 +253,7 @@ impl Member {
         as_of: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Option<Membership>> {
         let key = MembershipsAt {
-            member_id: self.0.model.id,
+            member_id: self.view.model.id,
             as_of: crate::graphql::as_of(ctx, as_of),
             kind: Some(entity::enums::MembershipKind::Official),
         };
@@ -180,7 +272,7 @@ impl Member {
         as_of: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Vec<Membership>> {
         let key = MembershipsAt {
-            member_id: self.0.model.id,
+            member_id: self.view.model.id,
             as_of: crate::graphql::as_of(ctx, as_of),
             kind: Some(entity::enums::MembershipKind::Temporary),
         };
@@ -195,14 +287,15 @@ impl Member {
     /// Every membership, oldest first (those in cells the caller may see).
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
         let rows = loaders(ctx)?
-            .load_one(History(self.0.model.id))
+            .load_one(History(self.view.model.id))
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
         visible_memberships(ctx, rows).await
     }
 
-    /// The member's transfer events, by feed sequence.
+    /// The member's transfer events whose source or destination the caller
+    /// may see, by feed sequence.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn transfers(
         &self,
@@ -213,7 +306,8 @@ impl Member {
         let page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
         // Through the loader: a list of members pages all their events at once.
         let key = crate::graphql::loaders::TransfersPage {
-            member: MemberId(self.0.model.id),
+            member: MemberId(self.view.model.id),
+            scope: caller(ctx)?.principal.scope_range(),
             page,
         };
         let found = loaders(ctx)?
@@ -240,8 +334,14 @@ impl Membership {
         ID(self.0.id.to_string())
     }
 
+    /// The member; if they have since left the caller's subtree, as the
+    /// event that ended this membership recorded them.
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        load_shown_member(ctx, self.0.member_id).await
+        let recorded = self
+            .0
+            .closed_by_event_id
+            .unwrap_or(self.0.opened_by_event_id);
+        load_member_of_event(ctx, self.0.member_id, EventRecord::Id(recorded)).await
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
@@ -330,12 +430,12 @@ impl MemberQuery {
                         .map(|org| (OrganizationId(org.id), org)),
                 )
                 .await;
-            return Ok(Some(Member(placed.member)));
+            return Ok(Some(Member::visible(placed.member)));
         }
         let found = service::find(db, caller, lookup)
             .await
             .map_err(|e| e.extend())?;
-        Ok(found.map(Member))
+        Ok(found.map(Member::visible))
     }
 
     /// Members with an open OFFICIAL membership in the caller's scope (or in
@@ -359,7 +459,13 @@ impl MemberQuery {
         let found = service::list(db(ctx)?, caller(ctx)?, filter, page)
             .await
             .map_err(|e| e.extend())?;
-        Ok(connection(LIST, found, page.after, |m| m.model.id, Member))
+        Ok(connection(
+            LIST,
+            found,
+            page.after,
+            |m| m.model.id,
+            Member::visible,
+        ))
     }
 }
 
@@ -392,7 +498,7 @@ impl MemberMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(Member(MemberView::new(created, caller)))
+        Ok(Member::visible(MemberView::new(created, caller)))
     }
 
     /// Corrects a member's record or changes their status: PROBATIONARY to
@@ -420,7 +526,7 @@ impl MemberMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(Member(MemberView::new(updated, caller)))
+        Ok(Member::visible(MemberView::new(updated, caller)))
     }
 }
 

@@ -218,7 +218,8 @@ pub async fn register(
 ) -> Result<member::Model, AppError> {
     let target = format!("{}:{}", input.organization_code, input.external_id);
     let caller = ctx.clone();
-    audited(db, ctx, "registerMember", &target, move |txn| {
+    let retried = input.clone();
+    let result = audited(db, ctx, "registerMember", &target, move |txn| {
         let caller = caller.clone();
         let mut input = input.clone();
         Box::pin(async move {
@@ -305,27 +306,64 @@ pub async fn register(
                 .unwrap_or(now);
             let event = crate::transfers::service::record_event(
                 txn,
-                transfer_event::ActiveModel {
-                    submitter: Set(ctx.principal.subject.clone()),
-                    external_id: Set(input.external_id.clone()),
-                    request_hash: Set(hash),
-                    member_id: Set(created.id),
-                    from_organization_id: Set(None),
-                    to_organization_id: Set(cell.id),
-                    kind: Set(MembershipKind::Official),
-                    reason: Set(TransferReason::Admission),
-                    decision_ref: Set(None),
-                    effective_at: Set(effective_at),
-                    recorded_at: Set(now),
-                    ..Default::default()
-                },
+                crate::transfers::service::with_member_snapshot(
+                    transfer_event::ActiveModel {
+                        submitter: Set(ctx.principal.subject.clone()),
+                        external_id: Set(input.external_id.clone()),
+                        request_hash: Set(hash),
+                        from_organization_id: Set(None),
+                        to_organization_id: Set(cell.id),
+                        kind: Set(MembershipKind::Official),
+                        reason: Set(TransferReason::Admission),
+                        decision_ref: Set(None),
+                        effective_at: Set(effective_at),
+                        recorded_at: Set(now),
+                        ..Default::default()
+                    },
+                    &created,
+                ),
             )
             .await?;
             crate::transfers::service::open_membership(txn, &event).await?;
             Ok((created, cell.path))
         })
     })
-    .await
+    .await;
+    match result {
+        // Identical registrations raced past the check (PostgreSQL runs them
+        // side by side; the unique index stopped all but one): each loser
+        // answers with the member the winner registered.
+        Err(AppError::Conflict(message)) => match registered_earlier(db, ctx, retried).await? {
+            Some(member) => Ok(member),
+            None => Err(AppError::Conflict(message)),
+        },
+        other => other,
+    }
+}
+
+/// The member an earlier registration with the same key and the same
+/// content created, if there is one.
+async fn registered_earlier(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    mut input: RegisterMember,
+) -> Result<Option<member::Model>, AppError> {
+    if validate_registration(&mut input, crate::clock::now().date_naive()).is_err() {
+        return Ok(None);
+    }
+    let earlier = transfer_event::Entity::find()
+        .filter(transfer_event::Column::Submitter.eq(&ctx.principal.subject))
+        .filter(transfer_event::Column::ExternalId.eq(&input.external_id))
+        .one(db)
+        .await?;
+    match earlier {
+        Some(earlier) if earlier.request_hash == request_hash(&input) => {
+            Ok(member::Entity::find_by_id(earlier.member_id)
+                .one(db)
+                .await?)
+        }
+        _ => Ok(None),
+    }
 }
 
 /// The member's latest OFFICIAL membership, open or not.

@@ -283,6 +283,14 @@ async fn close_all<C: ConnectionTrait>(
                     canonical.to_string().as_bytes(),
                 ))),
                 member_id: Set(current.id),
+                // The member as this update leaves them.
+                member_full_name: Set(Some(
+                    input
+                        .full_name
+                        .clone()
+                        .unwrap_or_else(|| current.full_name.clone()),
+                )),
+                member_status: Set(Some(status)),
                 from_organization_id: Set(Some(closing.organization_id)),
                 to_organization_id: Set(closing.organization_id),
                 kind: Set(closing.kind),

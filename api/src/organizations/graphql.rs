@@ -56,8 +56,9 @@ pub enum OrganizationStatus {
 }
 
 /// A committee or a cell of the party tree. An organization reached only as
-/// the far end of a visible transfer shows its own fields but nothing under
-/// or above it.
+/// the far end of a visible transfer (outside the caller's scope) shows who
+/// it is (id, code, name, kind, cell type, status) and nothing under, above
+/// or inside it.
 pub struct Organization {
     model: organization::Model,
     in_scope: bool,
@@ -145,7 +146,8 @@ impl Organization {
         }
     }
 
-    /// From the root down to the parent, as far as the caller's scope reaches.
+    /// From the root down to the parent, as far as the caller's scope reaches
+    /// (empty for an organization outside it).
     async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
         if !self.in_scope {
             return Ok(Vec::new());
@@ -165,7 +167,7 @@ impl Organization {
         Ok(ancestors.into_iter().map(Organization::in_scope).collect())
     }
 
-    /// Direct children in id order.
+    /// Direct children in id order; empty outside the caller's scope.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn children(
         &self,
@@ -202,7 +204,8 @@ impl Organization {
         ))
     }
 
-    /// Memberships open at asOf (default: now); with includeDescendants, in the whole subtree.
+    /// Memberships open at asOf (default: now); with includeDescendants, in
+    /// the whole subtree. Empty for an organization outside the caller's scope.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn members(
         &self,
@@ -247,7 +250,8 @@ impl Organization {
         ))
     }
 
-    /// OFFICIAL memberships open at asOf (default: now); with includeDescendants, in the whole subtree.
+    /// OFFICIAL memberships open at asOf (default: now); with includeDescendants,
+    /// in the whole subtree. 0 for an organization outside the caller's scope.
     async fn member_count(
         &self,
         ctx: &Context<'_>,
@@ -271,16 +275,22 @@ impl Organization {
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
+    /// Null outside the caller's scope.
     async fn established_at(&self) -> Option<DateTime<Utc>> {
-        self.model.established_at
+        self.model.established_at.filter(|_| self.in_scope)
     }
 
+    /// Null outside the caller's scope.
     async fn dissolved_at(&self) -> Option<DateTime<Utc>> {
-        self.model.dissolved_at
+        self.model.dissolved_at.filter(|_| self.in_scope)
     }
 
+    /// Null outside the caller's scope.
     async fn dissolution_decision(&self) -> Option<&str> {
-        self.model.dissolution_decision.as_deref()
+        self.model
+            .dissolution_decision
+            .as_deref()
+            .filter(|_| self.in_scope)
     }
 }
 

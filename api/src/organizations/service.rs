@@ -86,18 +86,7 @@ fn may_be_root(kind: OrganizationKind) -> bool {
     )
 }
 
-/// Ids along a materialized path `/1/7/42/`, root first.
-pub fn path_ids(path: &str) -> Vec<i64> {
-    path.split('/').filter_map(|id| id.parse().ok()).collect()
-}
-
-/// The materialized paths of the subtree rooted at `path`, as the half-open
-/// range `[/1/7/, /1/70)`: one index range scan on both backends.
-pub fn subtree_range(path: &str) -> (String, String) {
-    let mut upper = path.trim_end_matches('/').to_owned();
-    upper.push('0');
-    (path.to_owned(), upper)
-}
+pub use crate::tree::{path_ids, subtree_range};
 
 /// The scope named by a token's `org` claim; `None` if no organization has that code.
 pub async fn resolve_scope(db: &DatabaseConnection, code: &str) -> Result<Option<Scope>, AppError> {

@@ -10,7 +10,7 @@ use super::service::{self, MemberRef, TransferOutcome, TransferRequest};
 use crate::error::AppError;
 use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
 use crate::graphql::{caller, db};
-use crate::members::graphql::{Member, MembershipKind, load_shown_member};
+use crate::members::graphql::{EventRecord, Member, MembershipKind, load_member_of_event};
 use crate::organizations::graphql::{Organization, load_endpoint};
 
 /// Cursors of event lists encode the feed sequence.
@@ -56,9 +56,10 @@ impl TransferEvent {
             .map_err(|_| AppError::Internal(anyhow::anyhow!("sequence beyond Int")).extend())
     }
 
-    /// The member moved (masked as the caller's role requires).
+    /// The member moved (masked as the caller's role requires); if they have
+    /// since left the caller's subtree, as this event recorded them.
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        load_shown_member(ctx, self.0.member_id).await
+        load_member_of_event(ctx, self.0.member_id, EventRecord::Loaded(&self.0)).await
     }
 
     /// Null for a first admission.

@@ -60,12 +60,42 @@ const FEED_COUNTER: &str = "transfer_event";
 /// Records an event with the next feed sequence. The only place sequences
 /// are handed out: the counter row's lock, held to commit, makes commit
 /// order equal feed order.
+/// The event keeps the member as they are at that moment (name and
+/// status): callers who see the event but no longer the member are shown
+/// this snapshot. Callers holding the member's row set it themselves
+/// (`with_member_snapshot`); otherwise it is read here.
 pub(crate) async fn record_event<C: ConnectionTrait>(
     conn: &C,
     mut event: transfer_event::ActiveModel,
 ) -> Result<transfer_event::Model, AppError> {
+    if event.member_full_name.is_not_set() || event.member_status.is_not_set() {
+        let member_id = match &event.member_id {
+            sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
+            sea_orm::ActiveValue::NotSet => {
+                return Err(AppError::Internal(anyhow::anyhow!(
+                    "an event without its member"
+                )));
+            }
+        };
+        let member = member::Entity::find_by_id(member_id)
+            .one(conn)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an event for an unknown member")))?;
+        event = with_member_snapshot(event, &member);
+    }
     event.sequence = Set(crate::database::next_counter(conn, FEED_COUNTER).await?);
     Ok(event.insert(conn).await?)
+}
+
+/// Sets the event's member and the snapshot of them it keeps.
+pub(crate) fn with_member_snapshot(
+    mut event: transfer_event::ActiveModel,
+    member: &member::Model,
+) -> transfer_event::ActiveModel {
+    event.member_id = Set(member.id);
+    event.member_full_name = Set(Some(member.full_name.clone()));
+    event.member_status = Set(Some(member.status));
+    event
 }
 
 /// Opens the membership an event starts: at its destination, of its kind, from its instant.
@@ -110,6 +140,17 @@ pub(crate) async fn close_membership<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Events by id, in no particular order.
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<Vec<transfer_event::Model>, AppError> {
+    Ok(transfer_event::Entity::find()
+        .filter(transfer_event::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
 /// The latest feed sequence handed out (0 before the first event).
 pub async fn last_sequence<C: ConnectionTrait>(conn: &C) -> Result<i64, AppError> {
     Ok(entity::counter::Entity::find_by_id(FEED_COUNTER.to_owned())
@@ -119,11 +160,13 @@ pub async fn last_sequence<C: ConnectionTrait>(conn: &C) -> Result<i64, AppError
 }
 
 /// The same page of several members' events (by sequence) in two
-/// statements: counts, then rows (`page::fetch_pages`). The caller has
-/// already been found to see the members.
+/// statements: counts, then rows (`page::fetch_pages`). Only events touching
+/// `scope` (a subtree's path range; `None` for everything), as in the feed:
+/// a member's life outside the caller's subtree stays there.
 pub async fn of_members<C: ConnectionTrait>(
     conn: &C,
     member_ids: &[i64],
+    scope: Option<&(String, String)>,
     page: Page,
 ) -> Result<HashMap<i64, PageOf<transfer_event::Model>>, AppError> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
@@ -142,6 +185,9 @@ pub async fn of_members<C: ConnectionTrait>(
         .from(transfer_event::Entity.table_ref())
         .and_where(Expr::col(transfer_event::Column::MemberId).is_in(member_ids.iter().copied()))
         .group_by_col(transfer_event::Column::MemberId);
+    if let Some(range) = scope {
+        counted.cond_where(touching(range));
+    }
     for row in conn.query_all(&counted).await? {
         let member: i64 = row.try_get("", "member_id")?;
         let events: i64 = row.try_get("", "events")?;
@@ -151,6 +197,9 @@ pub async fn of_members<C: ConnectionTrait>(
     rows.columns(transfer_event::Column::iter())
         .from(transfer_event::Entity.table_ref())
         .and_where(Expr::col(transfer_event::Column::MemberId).is_in(member_ids.iter().copied()));
+    if let Some(range) = scope {
+        rows.cond_where(touching(range));
+    }
     Ok(crate::page::fetch_pages(
         conn,
         rows,
@@ -545,20 +594,22 @@ async fn apply(
 
     let event = record_event(
         txn,
-        transfer_event::ActiveModel {
-            submitter: Set(ctx.principal.subject.clone()),
-            external_id: Set(request.external_id.clone()),
-            request_hash: Set(hash),
-            member_id: Set(member.id),
-            from_organization_id: Set(Some(from_id)),
-            to_organization_id: Set(destination.id),
-            kind: Set(request.kind),
-            reason: Set(request.reason),
-            decision_ref: Set(request.decision_ref.clone()),
-            effective_at: Set(effective_at),
-            recorded_at: Set(now),
-            ..Default::default()
-        },
+        with_member_snapshot(
+            transfer_event::ActiveModel {
+                submitter: Set(ctx.principal.subject.clone()),
+                external_id: Set(request.external_id.clone()),
+                request_hash: Set(hash),
+                from_organization_id: Set(Some(from_id)),
+                to_organization_id: Set(destination.id),
+                kind: Set(request.kind),
+                reason: Set(request.reason),
+                decision_ref: Set(request.decision_ref.clone()),
+                effective_at: Set(effective_at),
+                recorded_at: Set(now),
+                ..Default::default()
+            },
+            &member,
+        ),
     )
     .await?;
     if let Some(closing) = closing {
