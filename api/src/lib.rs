@@ -23,3 +23,4 @@ pub mod state;
 pub mod telemetry;
 pub mod transfers;
 pub mod tree;
+pub mod unit_of_work;

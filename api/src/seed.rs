@@ -20,7 +20,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 use crate::auth::{Ctx, Principal, Role};
 use crate::error::AppError;
 use crate::members::service::{self as members, RegisterMember};
-use crate::organizations::service::{self as organizations, CreateOrganization};
+use crate::organizations::create::{self as organizations, CreateOrganization};
 use crate::plans::service::{self as plans, CreatePlan};
 
 /// The seed number used when none is given.

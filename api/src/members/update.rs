@@ -6,17 +6,18 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::{CellType, MemberStatus, TransferReason};
 use entity::{member, membership, transfer_event};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
 use super::service::{self, MemberLookup, active_cell, years_between};
-use crate::audit::service::audited;
 use crate::auth::{Ctx, Permission};
 use crate::error::AppError;
 use crate::organizations::service as organizations;
 use crate::transfers::service::{self as transfers, MemberRef};
+use crate::unit_of_work::{self, Done, Mutation};
 
 /// Input of `updateMember`: the member, and only the fields to change.
 #[derive(Debug, Clone, Default)]
@@ -150,90 +151,98 @@ pub async fn update(
     ctx: &Ctx,
     input: UpdateMember,
 ) -> Result<member::Model, AppError> {
-    let target = match &input.member {
-        Some(MemberRef::Id(id)) => format!("member:{id}"),
-        Some(MemberRef::NationalId(_)) => "member:by-national-id".to_owned(),
-        None => "member:?".to_owned(),
-    };
-    let caller = ctx.clone();
-    audited(db, ctx, "updateMember", &target, move |txn| {
-        let caller = caller.clone();
-        let mut input = input.clone();
-        Box::pin(async move {
-            let ctx = &caller;
-            ctx.principal.require(Permission::Organize)?;
-            validate(&mut input)?;
-            let lookup = match input.member.clone() {
-                Some(MemberRef::Id(id)) => MemberLookup::Id(id),
-                Some(MemberRef::NationalId(national_id)) => MemberLookup::NationalId(national_id),
-                None => return Err(AppError::NotFound("member")),
-            };
-            let found = service::find(txn, ctx, lookup)
-                .await?
-                .ok_or(AppError::NotFound("member"))?;
-            // One change of a member at a time, as for transfers.
-            let current = member::Entity::find_by_id(found.model.id)
-                .lock_exclusive()
-                .one(txn)
-                .await?
-                .ok_or(AppError::NotFound("member"))?;
-            let now = crate::clock::now();
-            check_change(&current, &input, now.date_naive(), now)?;
+    unit_of_work::run(db, ctx, &input).await
+}
 
-            if let Some(card) = &input.party_card_number {
-                let taken = member::Entity::find()
-                    .filter(member::Column::PartyCardNumber.eq(card))
-                    .filter(member::Column::Id.ne(current.id))
-                    .one(txn)
-                    .await?;
-                if taken.is_some() {
-                    return Err(AppError::Conflict(
-                        "partyCardNumber: already registered".to_owned(),
+impl Mutation for UpdateMember {
+    type Output = member::Model;
+    const ACTION: &'static str = "updateMember";
+
+    fn target(&self) -> String {
+        match &self.member {
+            Some(MemberRef::Id(id)) => format!("member:{id}"),
+            Some(MemberRef::NationalId(_)) => "member:by-national-id".to_owned(),
+            None => "member:?".to_owned(),
+        }
+    }
+
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+    ) -> Result<Done<member::Model>, AppError> {
+        let mut input = self.clone();
+        ctx.principal.require(Permission::Organize)?;
+        validate(&mut input)?;
+        let lookup = match input.member.clone() {
+            Some(MemberRef::Id(id)) => MemberLookup::Id(id),
+            Some(MemberRef::NationalId(national_id)) => MemberLookup::NationalId(national_id),
+            None => return Err(AppError::NotFound("member")),
+        };
+        let found = service::find(txn, ctx, lookup)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        // One change of a member at a time, as for transfers.
+        let current = member::Entity::find_by_id(found.model.id)
+            .lock_exclusive()
+            .one(txn)
+            .await?
+            .ok_or(AppError::NotFound("member"))?;
+        let now = crate::clock::now();
+        check_change(&current, &input, now.date_naive(), now)?;
+
+        if let Some(card) = &input.party_card_number {
+            let taken = member::Entity::find()
+                .filter(member::Column::PartyCardNumber.eq(card))
+                .filter(member::Column::Id.ne(current.id))
+                .one(txn)
+                .await?;
+            if taken.is_some() {
+                return Err(AppError::Conflict(
+                    "partyCardNumber: already registered".to_owned(),
+                ));
+            }
+        }
+        let residence = match &input.residence_cell_code {
+            None => None,
+            Some(code) => {
+                let cell = active_cell(txn, ctx, "residenceCellCode", code).await?;
+                if cell.cell_type != Some(CellType::Residential) {
+                    return Err(AppError::invalid(
+                        "residenceCellCode",
+                        "must be a RESIDENTIAL cell",
                     ));
                 }
+                Some(cell)
             }
-            let residence = match &input.residence_cell_code {
-                None => None,
-                Some(code) => {
-                    let cell = active_cell(txn, ctx, "residenceCellCode", code).await?;
-                    if cell.cell_type != Some(CellType::Residential) {
-                        return Err(AppError::invalid(
-                            "residenceCellCode",
-                            "must be a RESIDENTIAL cell",
-                        ));
-                    }
-                    Some(cell)
-                }
-            };
+        };
 
-            let status = input.status.unwrap_or(current.status);
-            let leaving = status != current.status && is_final(status);
-            let path = service::latest_official_path(txn, current.id).await?;
-            if leaving {
-                close_all(txn, ctx, &current, status, &input, now).await?;
-            }
-            let mut changed: member::ActiveModel = current.into();
-            if let Some(name) = input.full_name {
-                changed.full_name = Set(name);
-            }
-            if let Some(card) = input.party_card_number {
-                changed.party_card_number = Set(Some(card));
-            }
-            if let Some(birth) = input.birth_date {
-                changed.birth_date = Set(Some(birth));
-            }
-            if let Some(cell) = residence {
-                changed.residence_cell_id = Set(Some(cell.id));
-            }
-            if let Some(official_on) = input.official_on {
-                changed.official_on = Set(Some(official_on));
-            }
-            changed.status = Set(status);
-            changed.updated_at = Set(now);
-            Ok((changed.update(txn).await?, path))
-        })
-    })
-    .await
+        let status = input.status.unwrap_or(current.status);
+        let leaving = status != current.status && is_final(status);
+        let path = service::latest_official_path(txn, current.id).await?;
+        if leaving {
+            close_all(txn, ctx, &current, status, &input, now).await?;
+        }
+        let mut changed: member::ActiveModel = current.into();
+        if let Some(name) = input.full_name {
+            changed.full_name = Set(name);
+        }
+        if let Some(card) = input.party_card_number {
+            changed.party_card_number = Set(Some(card));
+        }
+        if let Some(birth) = input.birth_date {
+            changed.birth_date = Set(Some(birth));
+        }
+        if let Some(cell) = residence {
+            changed.residence_cell_id = Set(Some(cell.id));
+        }
+        if let Some(official_on) = input.official_on {
+            changed.official_on = Set(Some(official_on));
+        }
+        changed.status = Set(status);
+        changed.updated_at = Set(now);
+        Ok(Done::new(changed.update(txn).await?, path))
+    }
 }
 
 /// Closes every open membership of a member who leaves the party, each

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use entity::organization;
 
 use super::dissolution::{Destination, Dissolve, Routing, dissolve};
-use super::service::{self, CreateOrganization, Lookup, OrganizationFilter};
+use super::create::{CreateOrganization, create};
+use super::reorganize::{move_to, rename};
+use super::service::{self, Lookup, OrganizationFilter};
 use crate::error::AppError;
 use crate::graphql::loaders::{Children, OrganizationId, loader_error};
 use crate::graphql::pagination::{
@@ -389,7 +391,7 @@ impl OrganizationMutation {
             parent_code: input.parent_code,
             established_at: input.established_at.map(crate::clock::truncate),
         };
-        let created = service::create(db(ctx)?, caller(ctx)?, input)
+        let created = create(db(ctx)?, caller(ctx)?, input)
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
@@ -403,7 +405,7 @@ impl OrganizationMutation {
         code: String,
         name: String,
     ) -> async_graphql::Result<Organization> {
-        let renamed = service::rename(db(ctx)?, caller(ctx)?, code, name)
+        let renamed = rename(db(ctx)?, caller(ctx)?, code, name)
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
@@ -419,7 +421,7 @@ impl OrganizationMutation {
         code: String,
         new_parent_code: String,
     ) -> async_graphql::Result<Organization> {
-        let moved = service::move_to(db(ctx)?, caller(ctx)?, code, new_parent_code)
+        let moved = move_to(db(ctx)?, caller(ctx)?, code, new_parent_code)
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);

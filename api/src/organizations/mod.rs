@@ -1,7 +1,9 @@
 //! Organizations: the party tree (committees and cells), its materialized
 //! paths, and the scope checks that make out-of-scope nodes look absent.
 
+pub mod create;
 pub mod dissolution;
 pub mod graphql;
+pub mod reorganize;
 pub mod rest;
 pub mod service;

@@ -2,19 +2,17 @@
 //! and answers `None` for what lies outside the caller's scope, exactly as
 //! for what does not exist.
 
-use chrono::{DateTime, Utc};
 use entity::enums::{CellType, OrganizationKind, OrganizationStatus};
 use entity::organization;
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
-use crate::audit::service::audited;
-use crate::auth::{Ctx, Permission, Principal, Scope};
+use crate::auth::{Ctx, Principal, Scope};
 use crate::error::AppError;
 use crate::page::{Page, PageOf};
 
@@ -23,17 +21,6 @@ use crate::page::{Page, PageOf};
 pub enum Lookup {
     Id(i64),
     Code(String),
-}
-
-/// Input of `createOrganization`, as the API layers hand it over.
-#[derive(Debug, Clone)]
-pub struct CreateOrganization {
-    pub code: String,
-    pub name: String,
-    pub kind: OrganizationKind,
-    pub cell_type: Option<CellType>,
-    pub parent_code: Option<String>,
-    pub established_at: Option<DateTime<Utc>>,
 }
 
 /// Codes are shared with other agencies' systems: 1–64 of A-Z a-z 0-9 . _ -.
@@ -69,7 +56,7 @@ pub fn validate_name(field: &'static str, name: &str) -> Result<String, AppError
 
 /// The kind a parent must have for a child of this kind; `None` for kinds
 /// that may be roots.
-fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationKind] {
+pub(super) fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationKind] {
     use OrganizationKind::*;
     match kind {
         ProvincialCommittee => &[],
@@ -79,7 +66,7 @@ fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationKind] {
     }
 }
 
-fn may_be_root(kind: OrganizationKind) -> bool {
+pub(super) fn may_be_root(kind: OrganizationKind) -> bool {
     matches!(
         kind,
         OrganizationKind::ProvincialCommittee | OrganizationKind::DistrictCommittee
@@ -123,107 +110,6 @@ pub async fn find<C: ConnectionTrait>(
     Ok(visible(&ctx.principal, found))
 }
 
-/// `createOrganization`: checks the caller, the fields and the tree rules,
-/// then inserts the organization with its materialized path.
-pub async fn create(
-    db: &DatabaseConnection,
-    ctx: &Ctx,
-    input: CreateOrganization,
-) -> Result<organization::Model, AppError> {
-    let target = input.code.clone();
-    let caller = ctx.clone();
-    audited(db, ctx, "createOrganization", &target, move |txn| {
-        let caller = caller.clone();
-        let input = input.clone();
-        Box::pin(async move {
-            let ctx = &caller;
-            ctx.principal.require(Permission::Organize)?;
-            validate_code("code", &input.code)?;
-            let name = validate_name("name", &input.name)?;
-            match (input.kind, input.cell_type) {
-                (OrganizationKind::Cell, None) => {
-                    return Err(AppError::invalid("cellType", "is required for a CELL"));
-                }
-                (OrganizationKind::Cell, Some(_)) | (_, None) => {}
-                (_, Some(_)) => {
-                    return Err(AppError::invalid("cellType", "is only allowed for a CELL"));
-                }
-            }
-            let now = crate::clock::now();
-            crate::clock::not_in_future("establishedAt", input.established_at, now)?;
-
-            let parent = match &input.parent_code {
-                None if may_be_root(input.kind) => {
-                    if ctx.principal.scope.is_some() {
-                        return Err(AppError::Forbidden(
-                            "only an unscoped ADMIN may create a root organization".to_owned(),
-                        ));
-                    }
-                    None
-                }
-                None => return Err(AppError::invalid("parentCode", "is required for this kind")),
-                Some(code) => {
-                    validate_code("parentCode", code)?;
-                    let parent = find(txn, ctx, Lookup::Code(code.clone()))
-                        .await?
-                        .ok_or(AppError::NotFound("parent organization"))?;
-                    if parent.status != OrganizationStatus::Active {
-                        return Err(AppError::invalid(
-                            "parentCode",
-                            "the parent organization is dissolved",
-                        ));
-                    }
-                    if !allowed_parents(input.kind).contains(&parent.kind) {
-                        return Err(AppError::invalid(
-                            "parentCode",
-                            format!(
-                                "a {:?} cannot be placed under a {:?}",
-                                input.kind, parent.kind
-                            ),
-                        ));
-                    }
-                    Some(parent)
-                }
-            };
-
-            let taken = organization::Entity::find()
-                .filter(organization::Column::Code.eq(&input.code))
-                .one(txn)
-                .await?;
-            if taken.is_some() {
-                return Err(AppError::Conflict("code: already in use".to_owned()));
-            }
-
-            let parent_path = parent.as_ref().map_or("/", |p| p.path.as_str()).to_owned();
-            // The path ends with the row's own id, known only after the insert.
-            let inserted = organization::ActiveModel {
-                code: Set(input.code.clone()),
-                name: Set(name),
-                kind: Set(input.kind),
-                cell_type: Set(input.cell_type),
-                status: Set(OrganizationStatus::Active),
-                parent_id: Set(parent.as_ref().map(|p| p.id)),
-                path: Set(format!("{parent_path}pending:{}/", input.code)),
-                depth: Set(parent.as_ref().map_or(0, |p| p.depth + 1)),
-                established_at: Set(input.established_at),
-                dissolved_at: Set(None),
-                dissolution_decision: Set(None),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-            .insert(txn)
-            .await?;
-            let mut with_path: organization::ActiveModel = inserted.clone().into();
-            with_path.path = Set(format!("{parent_path}{}/", inserted.id));
-            let created = with_path.update(txn).await?;
-            let path = created.path.clone();
-            Ok((created, path))
-        })
-    })
-    .await
-}
-
 /// Re-reads an organization that memberships are about to open in, taking
 /// a share lock held to commit (PostgreSQL; SQLite writers are serial), so
 /// a dissolution, which locks the cell for update, either waits for this
@@ -257,142 +143,8 @@ pub fn is_active_cell(org: &organization::Model) -> bool {
     org.kind == OrganizationKind::Cell && org.status == OrganizationStatus::Active
 }
 
-/// `renameOrganization`: a new display name; the code, shared with other
-/// systems, never changes.
-pub async fn rename(
-    db: &DatabaseConnection,
-    ctx: &Ctx,
-    code: String,
-    name: String,
-) -> Result<organization::Model, AppError> {
-    let caller = ctx.clone();
-    audited(db, ctx, "renameOrganization", &code.clone(), move |txn| {
-        let caller = caller.clone();
-        let code = code.clone();
-        let name = name.clone();
-        Box::pin(async move {
-            let ctx = &caller;
-            ctx.principal.require(Permission::Organize)?;
-            validate_code("code", &code)?;
-            let name = validate_name("name", &name)?;
-            let org = find(txn, ctx, Lookup::Code(code))
-                .await?
-                .ok_or(AppError::NotFound("organization"))?;
-            let path = org.path.clone();
-            let mut renamed: organization::ActiveModel = org.into();
-            renamed.name = Set(name);
-            renamed.updated_at = Set(crate::clock::now());
-            Ok((renamed.update(txn).await?, path))
-        })
-    })
-    .await
-}
-
-/// `moveOrganization`: re-parents an organization with its whole subtree
-/// (e.g. a commune committee into the district it merged into). Every path
-/// in the subtree is rewritten in one statement, so scopes and subtree
-/// queries follow at once.
-pub async fn move_to(
-    db: &DatabaseConnection,
-    ctx: &Ctx,
-    code: String,
-    new_parent_code: String,
-) -> Result<organization::Model, AppError> {
-    let target = format!("{code}->{new_parent_code}");
-    let caller = ctx.clone();
-    audited(db, ctx, "moveOrganization", &target, move |txn| {
-        let caller = caller.clone();
-        let code = code.clone();
-        let new_parent_code = new_parent_code.clone();
-        Box::pin(async move {
-            let ctx = &caller;
-            ctx.principal.require(Permission::Organize)?;
-            validate_code("code", &code)?;
-            validate_code("newParentCode", &new_parent_code)?;
-            let org = find(txn, ctx, Lookup::Code(code))
-                .await?
-                .ok_or(AppError::NotFound("organization"))?;
-            let parent = find(txn, ctx, Lookup::Code(new_parent_code))
-                .await?
-                .ok_or(AppError::NotFound("new parent organization"))?;
-            // Lock both rows: a concurrent move or dissolution of either waits.
-            organization::Entity::find()
-                .filter(organization::Column::Id.is_in([org.id, parent.id]))
-                .order_by_asc(organization::Column::Id)
-                .lock_exclusive()
-                .all(txn)
-                .await?;
-            if org.status != OrganizationStatus::Active {
-                return Err(AppError::Conflict(
-                    "code: the organization is dissolved".to_owned(),
-                ));
-            }
-            if parent.status != OrganizationStatus::Active {
-                return Err(AppError::invalid(
-                    "newParentCode",
-                    "the new parent is dissolved",
-                ));
-            }
-            if !allowed_parents(org.kind).contains(&parent.kind) {
-                return Err(AppError::invalid(
-                    "newParentCode",
-                    format!(
-                        "a {:?} cannot be placed under a {:?}",
-                        org.kind, parent.kind
-                    ),
-                ));
-            }
-            if parent.path.starts_with(&org.path) {
-                return Err(AppError::invalid(
-                    "newParentCode",
-                    "an organization cannot move under itself or its own subtree",
-                ));
-            }
-            if org.parent_id == Some(parent.id) {
-                return Err(AppError::invalid(
-                    "newParentCode",
-                    "the organization is already there",
-                ));
-            }
-            let old_path = org.path.clone();
-            let new_path = format!("{}{}/", parent.path, org.id);
-            let depth_change = parent.depth + 1 - org.depth;
-            let (from, to) = subtree_range(&old_path);
-            // Each path ends with its own row's id, so no rewritten path can
-            // collide with another row's, even halfway through the statement.
-            let old_prefix_chars = i32::try_from(old_path.len())
-                .map_err(|_| AppError::Internal(anyhow::anyhow!("path too long")))?;
-            let now = crate::clock::now();
-            organization::Entity::update_many()
-                .col_expr(
-                    organization::Column::Path,
-                    Expr::val(new_path.clone()).binary(
-                        sea_orm::sea_query::BinOper::Custom("||"),
-                        Func::cust("SUBSTR")
-                            .arg(Expr::col(organization::Column::Path))
-                            .arg(old_prefix_chars + 1),
-                    ),
-                )
-                .col_expr(
-                    organization::Column::Depth,
-                    Expr::col(organization::Column::Depth).add(depth_change),
-                )
-                .col_expr(organization::Column::UpdatedAt, Expr::value(now))
-                .filter(organization::Column::Path.gte(from))
-                .filter(organization::Column::Path.lt(to))
-                .exec(txn)
-                .await?;
-            let mut moved: organization::ActiveModel = find_any(txn, org.id).await?.into();
-            moved.parent_id = Set(Some(parent.id));
-            let moved = moved.update(txn).await?;
-            Ok((moved, new_path))
-        })
-    })
-    .await
-}
-
 /// One organization by id, whatever the scope, that must exist.
-async fn find_any<C: ConnectionTrait>(conn: &C, id: i64) -> Result<organization::Model, AppError> {
+pub(super) async fn find_any<C: ConnectionTrait>(conn: &C, id: i64) -> Result<organization::Model, AppError> {
     organization::Entity::find_by_id(id)
         .one(conn)
         .await?

@@ -11,15 +11,15 @@ use entity::enums::{CellType, OrganizationKind, TransferReason};
 use entity::{membership, organization, plan, plan_target_cell_type, transfer_event};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, Set,
 };
 use std::collections::{BTreeSet, HashMap};
 
-use crate::audit::service::audited;
 use crate::auth::{Ctx, Permission};
 use crate::error::AppError;
 use crate::organizations::service::{self as organizations, Lookup, subtree_range};
+use crate::unit_of_work::{self, Done, Mutation};
 
 /// Input of `createPlan`.
 #[derive(Debug, Clone)]
@@ -112,63 +112,65 @@ pub async fn create(
     ctx: &Ctx,
     input: CreatePlan,
 ) -> Result<PlanView, AppError> {
-    let target = input.code.clone();
-    let caller = ctx.clone();
-    audited(db, ctx, "createPlan", &target, move |txn| {
-        let caller = caller.clone();
-        let mut input = input.clone();
-        Box::pin(async move {
-            let ctx = &caller;
-            ctx.principal.require(Permission::Organize)?;
-            let now = crate::clock::now();
-            validate(&mut input, now.date_naive())?;
-            let issuer = organizations::find(txn, ctx, Lookup::Code(input.issued_by_code.clone()))
-                .await?
-                .ok_or(AppError::NotFound("issuing organization"))?;
-            if issuer.kind == OrganizationKind::Cell {
-                return Err(AppError::invalid(
-                    "issuedByCode",
-                    "a plan is issued by a committee, not a cell",
-                ));
-            }
-            let taken = plan::Entity::find()
-                .filter(plan::Column::Code.eq(&input.code))
-                .one(txn)
-                .await?;
-            if taken.is_some() {
-                return Err(AppError::Conflict("code: already in use".to_owned()));
-            }
-            let created = plan::ActiveModel {
-                code: Set(input.code.clone()),
-                title: Set(input.title.clone()),
-                issued_by_id: Set(issuer.id),
-                issued_on: Set(input.issued_on),
-                deadline: Set(input.deadline),
-                created_at: Set(now),
-                ..Default::default()
-            }
-            .insert(txn)
+    unit_of_work::run(db, ctx, &input).await
+}
+
+impl Mutation for CreatePlan {
+    type Output = PlanView;
+    const ACTION: &'static str = "createPlan";
+
+    fn target(&self) -> String {
+        self.code.clone()
+    }
+
+    async fn apply(&self, txn: &DatabaseTransaction, ctx: &Ctx) -> Result<Done<PlanView>, AppError> {
+        ctx.principal.require(Permission::Organize)?;
+        let now = crate::clock::now();
+        let mut input = self.clone();
+        validate(&mut input, now.date_naive())?;
+        let issuer = organizations::find(txn, ctx, Lookup::Code(input.issued_by_code.clone()))
+            .await?
+            .ok_or(AppError::NotFound("issuing organization"))?;
+        if issuer.kind == OrganizationKind::Cell {
+            return Err(AppError::invalid(
+                "issuedByCode",
+                "a plan is issued by a committee, not a cell",
+            ));
+        }
+        let taken = plan::Entity::find()
+            .filter(plan::Column::Code.eq(&input.code))
+            .one(txn)
             .await?;
-            plan_target_cell_type::Entity::insert_many(input.target_cell_types.iter().map(
-                |cell_type| plan_target_cell_type::ActiveModel {
-                    plan_id: Set(created.id),
-                    cell_type: Set(*cell_type),
-                },
-            ))
-            .exec(txn)
-            .await?;
-            let path = issuer.path.clone();
-            Ok((
-                PlanView {
-                    plan: created,
-                    issued_by: issuer,
-                    target_cell_types: input.target_cell_types,
-                },
-                path,
-            ))
-        })
-    })
-    .await
+        if taken.is_some() {
+            return Err(AppError::Conflict("code: already in use".to_owned()));
+        }
+        let created = plan::ActiveModel {
+            code: Set(input.code.clone()),
+            title: Set(input.title.clone()),
+            issued_by_id: Set(issuer.id),
+            issued_on: Set(input.issued_on),
+            deadline: Set(input.deadline),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        plan_target_cell_type::Entity::insert_many(input.target_cell_types.iter().map(
+            |cell_type| plan_target_cell_type::ActiveModel {
+                plan_id: Set(created.id),
+                cell_type: Set(*cell_type),
+            },
+        ))
+        .exec(txn)
+        .await?;
+        let concerns = issuer.path.clone();
+        let view = PlanView {
+            plan: created,
+            issued_by: issuer,
+            target_cell_types: input.target_cell_types,
+        };
+        Ok(Done::new(view, concerns))
+    }
 }
 
 /// Plans with their issuers and targets, keeping those the caller may see

@@ -1,0 +1,134 @@
+//! `createOrganization`: checks the caller, the fields and the tree rules,
+//! then inserts the organization with its materialized path.
+
+use chrono::{DateTime, Utc};
+use entity::enums::{CellType, OrganizationKind, OrganizationStatus};
+use entity::organization;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, Set,
+};
+
+use super::service::{Lookup, allowed_parents, find, may_be_root, validate_code, validate_name};
+use crate::auth::{Ctx, Permission};
+use crate::error::AppError;
+use crate::unit_of_work::{self, Done, Mutation};
+
+/// Input of `createOrganization`, as the API layers hand it over.
+#[derive(Debug, Clone)]
+pub struct CreateOrganization {
+    pub code: String,
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub cell_type: Option<CellType>,
+    pub parent_code: Option<String>,
+    pub established_at: Option<DateTime<Utc>>,
+}
+
+/// Creates the organization as one unit of work with its audit row.
+pub async fn create(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    input: CreateOrganization,
+) -> Result<organization::Model, AppError> {
+    unit_of_work::run(db, ctx, &input).await
+}
+
+impl Mutation for CreateOrganization {
+    type Output = organization::Model;
+    const ACTION: &'static str = "createOrganization";
+
+    fn target(&self) -> String {
+        self.code.clone()
+    }
+
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+    ) -> Result<Done<organization::Model>, AppError> {
+        let input = self;
+        ctx.principal.require(Permission::Organize)?;
+        validate_code("code", &input.code)?;
+        let name = validate_name("name", &input.name)?;
+        match (input.kind, input.cell_type) {
+            (OrganizationKind::Cell, None) => {
+                return Err(AppError::invalid("cellType", "is required for a CELL"));
+            }
+            (OrganizationKind::Cell, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(AppError::invalid("cellType", "is only allowed for a CELL"));
+            }
+        }
+        let now = crate::clock::now();
+        crate::clock::not_in_future("establishedAt", input.established_at, now)?;
+
+        let parent = match &input.parent_code {
+            None if may_be_root(input.kind) => {
+                if ctx.principal.scope.is_some() {
+                    return Err(AppError::Forbidden(
+                        "only an unscoped ADMIN may create a root organization".to_owned(),
+                    ));
+                }
+                None
+            }
+            None => return Err(AppError::invalid("parentCode", "is required for this kind")),
+            Some(code) => {
+                validate_code("parentCode", code)?;
+                let parent = find(txn, ctx, Lookup::Code(code.clone()))
+                    .await?
+                    .ok_or(AppError::NotFound("parent organization"))?;
+                if parent.status != OrganizationStatus::Active {
+                    return Err(AppError::invalid(
+                        "parentCode",
+                        "the parent organization is dissolved",
+                    ));
+                }
+                if !allowed_parents(input.kind).contains(&parent.kind) {
+                    return Err(AppError::invalid(
+                        "parentCode",
+                        format!(
+                            "a {:?} cannot be placed under a {:?}",
+                            input.kind, parent.kind
+                        ),
+                    ));
+                }
+                Some(parent)
+            }
+        };
+
+        let taken = organization::Entity::find()
+            .filter(organization::Column::Code.eq(&input.code))
+            .one(txn)
+            .await?;
+        if taken.is_some() {
+            return Err(AppError::Conflict("code: already in use".to_owned()));
+        }
+
+        let parent_path = parent.as_ref().map_or("/", |p| p.path.as_str()).to_owned();
+        // The path ends with the row's own id, known only after the insert.
+        let inserted = organization::ActiveModel {
+            code: Set(input.code.clone()),
+            name: Set(name),
+            kind: Set(input.kind),
+            cell_type: Set(input.cell_type),
+            status: Set(OrganizationStatus::Active),
+            parent_id: Set(parent.as_ref().map(|p| p.id)),
+            path: Set(format!("{parent_path}pending:{}/", input.code)),
+            depth: Set(parent.as_ref().map_or(0, |p| p.depth + 1)),
+            established_at: Set(input.established_at),
+            dissolved_at: Set(None),
+            dissolution_decision: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        let mut with_path: organization::ActiveModel = inserted.clone().into();
+        with_path.path = Set(format!("{parent_path}{}/", inserted.id));
+        let created = with_path.update(txn).await?;
+        let path = created.path.clone();
+        Ok(Done::new(created, path))
+    }
+}
