@@ -19,7 +19,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Quer
 
 use crate::auth::{Ctx, Principal, Role};
 use crate::error::AppError;
-use crate::members::service::{self as members, RegisterMember};
+use crate::members::registration::{self as members, RegisterMember};
 use crate::organizations::create::{self as organizations, CreateOrganization};
 use crate::plans::service::{self as plans, CreatePlan};
 
@@ -402,8 +402,8 @@ mod tests {
                 (&a.national_id, &a.full_name),
                 (&b.national_id, &b.full_name)
             );
-            assert!(members::validate_national_id("nationalId", &a.national_id).is_ok());
-            assert!(members::validate_party_card_number(&a.party_card_number).is_ok());
+            assert!(crate::domain::validate_national_id("nationalId", &a.national_id).is_ok());
+            assert!(crate::domain::validate_party_card_number(&a.party_card_number).is_ok());
             assert!(a.admitted_on.year() - a.birth_date.year() >= 19);
             assert!(a.official_on > a.admitted_on);
         }

@@ -14,6 +14,18 @@ pub fn subtree_range(path: &str) -> (String, String) {
     (path.to_owned(), upper)
 }
 
+/// Ids of the organizations in a range of materialized paths, as a subquery.
+pub fn organizations_in(range: &(String, String)) -> sea_orm::sea_query::SelectStatement {
+    use entity::organization;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
+        .column(organization::Column::Id)
+        .from(organization::Entity)
+        .and_where(Expr::col(organization::Column::Path).gte(range.0.clone()))
+        .and_where(Expr::col(organization::Column::Path).lt(range.1.clone()))
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

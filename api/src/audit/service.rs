@@ -1,14 +1,11 @@
 //! Appending to the audit chain, running a mutation with its audit row, and
 //! verifying the chain.
 
-use std::future::Future;
-use std::pin::Pin;
-
 use chrono::SecondsFormat;
 use entity::{audit_log, counter};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 
@@ -151,63 +148,6 @@ pub async fn append_alone(db: &DatabaseConnection, entry: Entry) {
     }
 }
 
-/// A unit of work run in one transaction.
-pub type Work<'c, T> = Pin<Box<dyn Future<Output = Result<T, AppError>> + Send + 'c>>;
-
-/// Attempts at a mutation the database broke off for contention (a deadlock,
-/// a serialization failure, a busy SQLite) before answering UNAVAILABLE.
-const ATTEMPTS: u32 = 3;
-
-/// Runs a mutation in one transaction together with its ALLOWED audit row;
-/// if it fails, nothing of it is kept and a DENIED or FAILED row is appended instead.
-/// The work returns its value and the path of the organization it concerned.
-/// Work the database broke off for contention runs again, up to three times
-/// in all, after a short random pause.
-pub async fn audited<T, F>(
-    db: &DatabaseConnection,
-    ctx: &Ctx,
-    action: &str,
-    target: &str,
-    work: F,
-) -> Result<T, AppError>
-where
-    F: for<'c> Fn(&'c DatabaseTransaction) -> Work<'c, (T, String)>,
-{
-    let mut attempt = 1;
-    let result = loop {
-        let outcome: Result<T, AppError> = async {
-            let txn = database::begin_write(db).await?;
-            let (value, scope_path) = work(&txn).await?;
-            let mut entry = Entry::for_caller(ctx, action, target, Outcome::Allowed, None);
-            entry.scope_path = Some(scope_path);
-            append(&txn, entry).await?;
-            txn.commit().await?;
-            Ok(value)
-        }
-        .await;
-        match outcome {
-            Err(AppError::Contention(_)) if attempt < ATTEMPTS => {
-                let jitter = u64::from(getrandom::u32().unwrap_or(0) % 40);
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    10 * u64::from(attempt) + jitter,
-                ))
-                .await;
-                attempt += 1;
-            }
-            other => break other,
-        }
-    };
-    if let Err(err) = &result {
-        let code = err.code();
-        append_alone(
-            db,
-            Entry::for_caller(ctx, action, target, Outcome::of_error(code), Some(code)),
-        )
-        .await;
-    }
-    result
-}
-
 /// What `cellreg audit verify` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
@@ -298,7 +238,7 @@ pub async fn list(
         query = query.filter(audit_log::Column::Action.eq(action));
     }
     if let Some(scope) = &ctx.principal.scope {
-        let (from, to) = crate::organizations::service::subtree_range(&scope.path);
+        let (from, to) = crate::tree::subtree_range(&scope.path);
         query = query
             .filter(audit_log::Column::ScopePath.gte(from))
             .filter(audit_log::Column::ScopePath.lt(to));

@@ -14,10 +14,11 @@ use entity::{member, membership, organization, transfer_event};
 use sea_orm::DatabaseConnection;
 
 use crate::error::AppError;
-use crate::members::service as members;
+use crate::members::lookup as members;
+use crate::memberships::read as memberships;
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
-use crate::transfers::service as transfers;
+use crate::transfers::feed as transfers;
 
 /// The per-request loader set.
 pub type Loaders = DataLoader<Batch, HashMapCache>;
@@ -94,7 +95,7 @@ pub struct MemberCount {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MembersPage {
     pub organization: OrganizationId,
-    pub filter: members::MembershipFilter,
+    pub filter: memberships::MembershipFilter,
     pub page: Page,
 }
 
@@ -167,7 +168,7 @@ impl Loader<LatestOfficial> for Batch {
 
     async fn load(&self, keys: &[LatestOfficial]) -> Loaded<LatestOfficial, membership::Model> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let found = members::latest_officials(&self.db, &ids)
+        let found = memberships::latest_officials(&self.db, &ids)
             .await
             .map_err(Arc::new)?;
         Ok(found
@@ -185,7 +186,7 @@ impl Loader<MembershipsAt> for Batch {
         // One query per distinct (instant, kind): usually one for the whole batch.
         let mut loaded = HashMap::new();
         for ((as_of, kind), ids) in grouped(keys, |k| ((k.as_of, k.kind), k.member_id)) {
-            let found = members::memberships_at(&self.db, &ids, as_of, kind)
+            let found = memberships::memberships_at(&self.db, &ids, as_of, kind)
                 .await
                 .map_err(Arc::new)?;
             for id in ids {
@@ -210,7 +211,9 @@ impl Loader<History> for Batch {
 
     async fn load(&self, keys: &[History]) -> Loaded<History, Vec<membership::Model>> {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let mut found = members::histories(&self.db, &ids).await.map_err(Arc::new)?;
+        let mut found = memberships::histories(&self.db, &ids)
+            .await
+            .map_err(Arc::new)?;
         Ok(ids
             .into_iter()
             .map(|id| (History(id), found.remove(&id).unwrap_or_default()))
@@ -228,12 +231,12 @@ impl Loader<MemberCount> for Batch {
             ((k.as_of, k.include_descendants), k.organization_id)
         });
         for ((as_of, include_descendants), ids) in groups {
-            let filter = members::MembershipFilter {
+            let filter = memberships::MembershipFilter {
                 as_of,
                 include_descendants,
                 kind: Some(MembershipKind::Official),
             };
-            let counts = members::membership_counts(&self.db, &ids, filter)
+            let counts = memberships::membership_counts(&self.db, &ids, filter)
                 .await
                 .map_err(Arc::new)?;
             for organization_id in ids {
@@ -256,7 +259,7 @@ impl Loader<MembersPage> for Batch {
     async fn load(&self, keys: &[MembersPage]) -> Loaded<MembersPage, PageOf<membership::Model>> {
         let mut loaded = HashMap::new();
         for ((filter, page), ids) in grouped(keys, |k| ((k.filter, k.page), k.organization.0)) {
-            let mut pages = members::membership_pages(&self.db, &ids, filter, page)
+            let mut pages = memberships::membership_pages(&self.db, &ids, filter, page)
                 .await
                 .map_err(Arc::new)?;
             for id in ids {

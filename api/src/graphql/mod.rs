@@ -20,6 +20,7 @@ use crate::error::AppError;
 use crate::members::graphql::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::plans::graphql::{PlanMutation, PlanQuery};
+use crate::reorganization::graphql::ReorganizationMutation;
 use crate::state::AppState;
 use crate::transfers::graphql::{TransferMutation, TransferQuery, TransferSubscription};
 
@@ -62,6 +63,7 @@ pub struct QueryRoot(
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
     OrganizationMutation,
+    ReorganizationMutation,
     MemberMutation,
     TransferMutation,
     PlanMutation,

@@ -6,7 +6,9 @@ use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use entity::{membership, transfer_event};
 
-use super::service::{self, MemberFilter, MemberLookup, MemberView, RegisterMember};
+use super::list::{self, MemberFilter};
+use super::lookup::{self as service, MemberLookup, MemberRef, MemberView};
+use super::registration::{self, RegisterMember};
 use super::update::{UpdateMember, update};
 use crate::error::AppError;
 use crate::graphql::loaders::{
@@ -17,7 +19,6 @@ use crate::graphql::scalars::Date;
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::organizations::graphql::{Organization, load_endpoint, load_visible};
 use crate::transfers::graphql::{EVENT_LIST, TransferEvent};
-use crate::transfers::service::MemberRef;
 
 const LIST: &str = "member";
 pub const MEMBERSHIP_LIST: &str = "membership";
@@ -456,7 +457,7 @@ impl MemberQuery {
             status: status.map(Into::into),
             name_contains,
         };
-        let found = service::list(db(ctx)?, caller(ctx)?, filter, page)
+        let found = list::list(db(ctx)?, caller(ctx)?, filter, page)
             .await
             .map_err(|e| e.extend())?;
         Ok(connection(
@@ -494,7 +495,7 @@ impl MemberMutation {
             residence_cell_code: input.residence_cell_code,
             external_id: input.external_id,
         };
-        let created = service::register(db(ctx)?, caller, input)
+        let created = registration::register(db(ctx)?, caller, input)
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);

@@ -1,7 +1,10 @@
-//! Members: registration (the admission), lookups, their memberships, and
-//! the personal-data masking every view of a member goes through.
+//! Members: registration (the admission), corrections and status changes,
+//! lookups and lists, and the personal-data masking every view of a member
+//! goes through.
 
 pub mod graphql;
+pub mod list;
+pub mod lookup;
+pub mod registration;
 pub mod rest;
-pub mod service;
 pub mod update;

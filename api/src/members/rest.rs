@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::service;
+use super::lookup as service;
 use crate::auth::Ctx;
 use crate::error::AppError;
 use crate::state::AppState;

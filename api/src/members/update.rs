@@ -7,16 +7,19 @@ use entity::enums::{CellType, MemberStatus, TransferReason};
 use entity::{member, membership, transfer_event};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use sha2::{Digest, Sha256};
 
-use super::service::{self, MemberLookup, active_cell, years_between};
+use super::lookup::{self as service, MemberLookup, MemberRef};
+use super::registration::active_cell;
 use crate::auth::{Ctx, Permission};
+use crate::domain::{
+    has_left_the_party, validate_decision_ref, validate_party_card_number, years_between,
+};
 use crate::error::AppError;
+use crate::memberships::{read as memberships, record};
 use crate::organizations::service as organizations;
-use crate::transfers::service::{self as transfers, MemberRef};
 use crate::unit_of_work::{self, Done, Mutation};
 
 /// Input of `updateMember`: the member, and only the fields to change.
@@ -47,10 +50,6 @@ impl UpdateMember {
     }
 }
 
-fn is_final(status: MemberStatus) -> bool {
-    matches!(status, MemberStatus::Removed | MemberStatus::Deceased)
-}
-
 /// The rules between the record as it is and the change asked for.
 fn check_change(
     current: &member::Model,
@@ -60,7 +59,7 @@ fn check_change(
 ) -> Result<(), AppError> {
     let status = input.status.unwrap_or(current.status);
     if status != current.status {
-        if is_final(current.status) {
+        if has_left_the_party(current.status) {
             return Err(AppError::Conflict(format!(
                 "status: {} is final",
                 current.status.to_value()
@@ -99,7 +98,7 @@ fn check_change(
             return Err(AppError::invalid("officialOn", "must not be in the future"));
         }
     }
-    let leaving = status != current.status && is_final(status);
+    let leaving = status != current.status && has_left_the_party(status);
     if !leaving && (input.effective_at.is_some() || input.decision_ref.is_some()) {
         return Err(AppError::invalid(
             "effectiveAt",
@@ -134,13 +133,13 @@ fn validate(input: &mut UpdateMember) -> Result<(), AppError> {
         input.full_name = Some(organizations::validate_name("fullName", name)?);
     }
     if let Some(card) = &input.party_card_number {
-        service::validate_party_card_number(card)?;
+        validate_party_card_number(card)?;
     }
     if let Some(code) = &input.residence_cell_code {
         organizations::validate_code("residenceCellCode", code)?;
     }
     if let Some(decision) = &input.decision_ref {
-        transfers::validate_decision_ref("decisionRef", decision)?;
+        validate_decision_ref("decisionRef", decision)?;
     }
     Ok(())
 }
@@ -218,8 +217,8 @@ impl Mutation for UpdateMember {
         };
 
         let status = input.status.unwrap_or(current.status);
-        let leaving = status != current.status && is_final(status);
-        let path = service::latest_official_path(txn, current.id).await?;
+        let leaving = status != current.status && has_left_the_party(status);
+        let path = memberships::latest_official_path(txn, current.id).await?;
         if leaving {
             close_all(txn, ctx, &current, status, &input, now).await?;
         }
@@ -282,7 +281,7 @@ async fn close_all<C: ConnectionTrait>(
     for closing in open {
         let canonical =
             serde_json::json!(["updateMember", current.id, status.to_value(), closing.id,]);
-        let recorded = transfers::record_event(
+        let recorded = record::record_event(
             conn,
             transfer_event::ActiveModel {
                 submitter: Set(ctx.principal.subject.clone()),
@@ -311,7 +310,7 @@ async fn close_all<C: ConnectionTrait>(
             },
         )
         .await?;
-        transfers::close_membership(conn, &closing, &recorded).await?;
+        record::close_membership(conn, &closing, &recorded).await?;
     }
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! paths, and the scope checks that make out-of-scope nodes look absent.
 
 pub mod create;
-pub mod dissolution;
 pub mod graphql;
 pub mod reorganize;
 pub mod rest;

@@ -74,7 +74,15 @@ pub async fn move_to(
     code: String,
     new_parent_code: String,
 ) -> Result<organization::Model, AppError> {
-    unit_of_work::run(db, ctx, &Move { code, new_parent_code }).await
+    unit_of_work::run(
+        db,
+        ctx,
+        &Move {
+            code,
+            new_parent_code,
+        },
+    )
+    .await
 }
 
 impl Mutation for Move {

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::service::{self, Lookup};
 use crate::auth::Ctx;
 use crate::error::AppError;
-use crate::members::service as members;
+use crate::members::list as members;
 use crate::page::Page;
 use crate::state::AppState;
 

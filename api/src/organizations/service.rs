@@ -144,7 +144,10 @@ pub fn is_active_cell(org: &organization::Model) -> bool {
 }
 
 /// One organization by id, whatever the scope, that must exist.
-pub(super) async fn find_any<C: ConnectionTrait>(conn: &C, id: i64) -> Result<organization::Model, AppError> {
+pub(super) async fn find_any<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<organization::Model, AppError> {
     organization::Entity::find_by_id(id)
         .one(conn)
         .await?

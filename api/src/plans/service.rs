@@ -123,7 +123,11 @@ impl Mutation for CreatePlan {
         self.code.clone()
     }
 
-    async fn apply(&self, txn: &DatabaseTransaction, ctx: &Ctx) -> Result<Done<PlanView>, AppError> {
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+    ) -> Result<Done<PlanView>, AppError> {
         ctx.principal.require(Permission::Organize)?;
         let now = crate::clock::now();
         let mut input = self.clone();

@@ -6,11 +6,13 @@ use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, Sim
 use chrono::{DateTime, Utc};
 use entity::transfer_event;
 
-use super::service::{self, MemberRef, TransferOutcome, TransferRequest};
+use super::feed;
+use super::service::{self, TransferOutcome, TransferRequest};
 use crate::error::AppError;
 use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
 use crate::graphql::{caller, db};
 use crate::members::graphql::{EventRecord, Member, MembershipKind, load_member_of_event};
+use crate::members::lookup::MemberRef;
 use crate::organizations::graphql::{Organization, load_endpoint};
 
 /// Cursors of event lists encode the feed sequence.
@@ -117,7 +119,7 @@ impl TransferQuery {
         first: Option<i32>,
     ) -> async_graphql::Result<TransferEventConnection> {
         let page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
-        let found = service::feed(db(ctx)?, caller(ctx)?, within.as_deref(), page)
+        let found = feed::feed(db(ctx)?, caller(ctx)?, within.as_deref(), page)
             .await
             .map_err(|e| e.extend())?;
         Ok(connection(
@@ -285,7 +287,9 @@ impl TransferSubscription {
     ) -> async_graphql::Result<impl futures_util::Stream<Item = TransferEvent> + use<>> {
         let db = db(ctx)?.clone();
         let caller = caller(ctx)?.clone();
-        let start = service::last_sequence(&db).await.map_err(|e| e.extend())?;
+        let start = crate::memberships::record::last_sequence(&db)
+            .await
+            .map_err(|e| e.extend())?;
         let state = (db, caller, within, start, std::collections::VecDeque::new());
         Ok(futures_util::stream::unfold(
             state,
@@ -299,7 +303,7 @@ impl TransferSubscription {
                         first: 500,
                         after: Some(after),
                     };
-                    match service::feed(&db, &caller, within.as_deref(), page).await {
+                    match feed::feed(&db, &caller, within.as_deref(), page).await {
                         Ok(page) => {
                             if let Some(last) = page.items.last() {
                                 after = last.sequence;

@@ -8,10 +8,12 @@ use entity::enums::{MembershipKind, TransferReason};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::service::{self, MemberRef, TransferOutcome, TransferRequest};
+use super::feed;
+use super::service::{self, TransferOutcome, TransferRequest};
 use crate::auth::Ctx;
 use crate::error::AppError;
-use crate::members::service::{self as members, MemberView};
+use crate::members::lookup::MemberRef;
+use crate::members::lookup::{self as members, MemberView};
 use crate::organizations::service as organizations;
 use crate::page::Page;
 use crate::state::AppState;
@@ -205,7 +207,7 @@ pub async fn feed(
     }
     let first = crate::graphql::pagination::page_size(params.limit)
         .map_err(|_| AppError::invalid("limit", "must be between 1 and 500"))?;
-    let page = service::feed(
+    let page = feed::feed(
         &state.db,
         &caller,
         None,

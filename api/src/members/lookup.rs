@@ -1,0 +1,305 @@
+//! Finding members: by id, national ID or party card number, where they are
+//! now (one statement) or at an instant, always as the caller may see them:
+//! a member is visible when the cell of their latest OFFICIAL membership lies
+//! in the caller's scope.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use entity::enums::MembershipKind;
+use entity::{member, membership, organization};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::auth::{Ctx, Permission, mask_national_id};
+use crate::domain::validate_national_id;
+use crate::error::AppError;
+use crate::memberships::read::{self as memberships, latest_official};
+use crate::organizations::service::{self as organizations, Lookup};
+
+/// How a caller names a member.
+#[derive(Debug, Clone)]
+pub enum MemberLookup {
+    Id(i64),
+    NationalId(String),
+    PartyCardNumber(String),
+}
+
+/// A member as one caller may see them: personal data present only for
+/// roles that may see it. Every API view of a member is built from this.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    pub model: member::Model,
+    personal_data: bool,
+}
+
+impl MemberView {
+    pub fn new(model: member::Model, ctx: &Ctx) -> Self {
+        Self {
+            model,
+            personal_data: ctx.principal.may(Permission::PersonalData),
+        }
+    }
+
+    /// Full for roles with personal-data access, else all but the last 4 digits masked.
+    pub fn national_id(&self) -> String {
+        if self.personal_data {
+            self.model.national_id.clone()
+        } else {
+            mask_national_id(&self.model.national_id)
+        }
+    }
+
+    /// Null for roles without personal-data access.
+    pub fn birth_date(&self) -> Option<NaiveDate> {
+        self.model.birth_date.filter(|_| self.personal_data)
+    }
+}
+
+/// Whether the caller may see this member.
+async fn visible<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    member: &member::Model,
+) -> Result<bool, AppError> {
+    if ctx.principal.scope.is_none() {
+        return Ok(true);
+    }
+    let Some(latest) = latest_official(conn, member.id).await? else {
+        return Ok(false);
+    };
+    Ok(
+        organizations::find(conn, ctx, Lookup::Id(latest.organization_id))
+            .await?
+            .is_some(),
+    )
+}
+
+/// One member, if they exist and the caller may see them. Looking up by
+/// national ID needs personal-data access: otherwise it would tell a caller
+/// whether a citizen is a member.
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    lookup: MemberLookup,
+) -> Result<Option<MemberView>, AppError> {
+    let query = member::Entity::find();
+    let found = match lookup {
+        MemberLookup::Id(id) => query.filter(member::Column::Id.eq(id)).one(conn).await?,
+        MemberLookup::NationalId(national_id) => {
+            ctx.principal.require(Permission::PersonalData)?;
+            validate_national_id("nationalId", &national_id)?;
+            query
+                .filter(member::Column::NationalId.eq(national_id))
+                .one(conn)
+                .await?
+        }
+        MemberLookup::PartyCardNumber(card) => {
+            query
+                .filter(member::Column::PartyCardNumber.eq(card))
+                .one(conn)
+                .await?
+        }
+    };
+    match found {
+        Some(member) if visible(conn, ctx, &member).await? => {
+            Ok(Some(MemberView::new(member, ctx)))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Members by id, whatever the scope: for loaders, whose callers check it with `member_visible`.
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<Vec<member::Model>, AppError> {
+    Ok(member::Entity::find()
+        .filter(member::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// The rule of visibility, given where the member's latest OFFICIAL membership is.
+pub fn member_visible(ctx: &Ctx, latest_cell: Option<&organization::Model>) -> bool {
+    ctx.principal.scope.is_none()
+        || latest_cell.is_some_and(|cell| ctx.principal.sees_path(&cell.path))
+}
+
+/// Where a member is at an instant: the membership, its cell and the committee above.
+pub struct Placement {
+    pub member: MemberView,
+    pub membership: membership::Model,
+    pub cell: organization::Model,
+    pub committee: Option<organization::Model>,
+}
+
+/// Selects every column of an entity from a table alias, each named `{prefix}{column}`.
+fn columns_as<E: EntityTrait>(
+    query: &mut sea_orm::sea_query::SelectStatement,
+    table: &'static str,
+    prefix: &str,
+) {
+    use sea_orm::sea_query::Alias;
+    use sea_orm::{IdenStatic, Iterable};
+    for column in E::Column::iter() {
+        query.expr_as(
+            Expr::col((Alias::new(table), column)),
+            Alias::new(format!("{prefix}{}", column.as_str())),
+        );
+    }
+}
+
+/// Where a member is now, in one statement: the member, their open OFFICIAL
+/// membership, its cell and the cell's parent. `None` when the member is
+/// absent, out of the caller's scope, or has no open official membership
+/// (callers then take the general path, `find` and `membership_at`).
+/// The member lookups of GraphQL and REST both start here.
+pub async fn current_placement<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    lookup: &MemberLookup,
+    now: DateTime<Utc>,
+) -> Result<Option<Placement>, AppError> {
+    use sea_orm::sea_query::{Alias, JoinType};
+    use sea_orm::{FromQueryResult, QueryResult};
+    let (column, value) = match lookup {
+        MemberLookup::Id(id) => (member::Column::Id, sea_orm::Value::from(*id)),
+        MemberLookup::NationalId(national_id) => {
+            ctx.principal.require(Permission::PersonalData)?;
+            validate_national_id("nationalId", national_id)?;
+            (member::Column::NationalId, national_id.clone().into())
+        }
+        MemberLookup::PartyCardNumber(card) => {
+            (member::Column::PartyCardNumber, card.clone().into())
+        }
+    };
+    let (m, ms, cell, parent) = ("m", "ms", "cell", "parent");
+    let mut query = Query::select();
+    columns_as::<member::Entity>(&mut query, m, "m_");
+    columns_as::<membership::Entity>(&mut query, ms, "ms_");
+    columns_as::<organization::Entity>(&mut query, cell, "c_");
+    columns_as::<organization::Entity>(&mut query, parent, "p_");
+    query
+        .from_as(member::Entity, Alias::new(m))
+        .join_as(
+            JoinType::InnerJoin,
+            membership::Entity,
+            Alias::new(ms),
+            Condition::all()
+                .add(
+                    Expr::col((Alias::new(ms), membership::Column::MemberId))
+                        .equals((Alias::new(m), member::Column::Id)),
+                )
+                .add(
+                    Expr::col((Alias::new(ms), membership::Column::Kind))
+                        .eq(MembershipKind::Official),
+                )
+                // Open, so it is also the latest, the one that decides visibility.
+                .add(Expr::col((Alias::new(ms), membership::Column::EndedAt)).is_null())
+                .add(Expr::col((Alias::new(ms), membership::Column::StartedAt)).lte(now)),
+        )
+        .join_as(
+            JoinType::InnerJoin,
+            organization::Entity,
+            Alias::new(cell),
+            Expr::col((Alias::new(cell), organization::Column::Id))
+                .equals((Alias::new(ms), membership::Column::OrganizationId)),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            organization::Entity,
+            Alias::new(parent),
+            Expr::col((Alias::new(parent), organization::Column::Id))
+                .equals((Alias::new(cell), organization::Column::ParentId)),
+        )
+        .and_where(Expr::col((Alias::new(m), column)).eq(value));
+    let Some(row): Option<QueryResult> = conn.query_one(&query).await? else {
+        return Ok(None);
+    };
+    let person = member::Model::from_query_result(&row, "m_")?;
+    let membership = membership::Model::from_query_result(&row, "ms_")?;
+    let cell = organization::Model::from_query_result(&row, "c_")?;
+    if !member_visible(ctx, Some(&cell)) {
+        return Ok(None);
+    }
+    let committee = organization::Model::from_query_result_optional(&row, "p_")?
+        .filter(|parent| ctx.principal.sees_path(&parent.path));
+    Ok(Some(Placement {
+        member: MemberView::new(person, ctx),
+        membership,
+        cell,
+        committee,
+    }))
+}
+
+/// The member with this national ID, their OFFICIAL membership open at
+/// `as_of` (default now) and its cell and committee; `None` if any is absent
+/// or out of scope.
+pub async fn placement<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    national_id: &str,
+    as_of: Option<DateTime<Utc>>,
+) -> Result<Option<Placement>, AppError> {
+    let lookup = MemberLookup::NationalId(national_id.to_owned());
+    if as_of.is_none() {
+        let now = crate::clock::now();
+        if let Some(placed) = current_placement(conn, ctx, &lookup, now).await? {
+            return Ok(Some(placed));
+        }
+    }
+    let Some(member) = find(conn, ctx, lookup).await? else {
+        return Ok(None);
+    };
+    let as_of = as_of.unwrap_or_else(crate::clock::now);
+    let Some(membership) = memberships::official_at(conn, member.model.id, as_of).await? else {
+        return Ok(None);
+    };
+    let Some(cell) = organizations::find(conn, ctx, Lookup::Id(membership.organization_id)).await?
+    else {
+        return Ok(None);
+    };
+    let committee = match cell.parent_id {
+        Some(parent) => organizations::find(conn, ctx, Lookup::Id(parent)).await?,
+        None => None,
+    };
+    Ok(Some(Placement {
+        member,
+        membership,
+        cell,
+        committee,
+    }))
+}
+
+/// How a transfer names its member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberRef {
+    Id(i64),
+    NationalId(String),
+}
+
+impl MemberRef {
+    /// Refuses a request that named no member (or both ways) and a
+    /// malformed national ID; `field` is where the member is named.
+    pub fn check(member: Option<&Self>, field: &'static str) -> Result<(), AppError> {
+        match member {
+            None => Err(AppError::invalid(
+                field,
+                "give exactly one of memberId or memberNationalId",
+            )),
+            Some(Self::NationalId(national_id)) => {
+                validate_national_id("memberNationalId", national_id)
+            }
+            Some(Self::Id(_)) => Ok(()),
+        }
+    }
+
+    /// The member a request names: exactly one of an id and a national ID,
+    /// else `None` (refused as bad input).
+    pub fn one_of(id: Option<i64>, national_id: Option<String>) -> Option<Self> {
+        match (id, national_id) {
+            (Some(id), None) => Some(Self::Id(id)),
+            (None, Some(national_id)) => Some(Self::NationalId(national_id)),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! Reading memberships: a member's latest OFFICIAL membership (which decides
+//! who may see them), the memberships open at an instant, histories, and the
+//! counts and pages of organizations' members, each batched for many keys.
+//! Scope is the callers' business: nothing here filters by it.
+
+use chrono::{DateTime, Utc};
+use entity::enums::MembershipKind;
+use entity::{membership, organization};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use std::collections::HashMap;
+
+use crate::error::AppError;
+use crate::page::{Page, PageOf};
+
+/// The member's latest OFFICIAL membership, open or not.
+pub async fn latest_official<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<Option<membership::Model>, AppError> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .order_by_desc(membership::Column::StartedAt)
+        .order_by_desc(membership::Column::Id)
+        .one(conn)
+        .await?)
+}
+
+/// The materialized path of the member's latest official cell (empty if none):
+/// where an audit row about the member belongs.
+pub async fn latest_official_path<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<String, AppError> {
+    let Some(latest) = latest_official(conn, member_id).await? else {
+        return Ok(String::new());
+    };
+    Ok(organization::Entity::find_by_id(latest.organization_id)
+        .one(conn)
+        .await?
+        .map(|cell| cell.path)
+        .unwrap_or_default())
+}
+
+/// Each member's latest OFFICIAL membership, open or not, in one query.
+pub async fn latest_officials<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+) -> Result<HashMap<i64, membership::Model>, AppError> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .order_by_asc(membership::Column::StartedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(conn)
+        .await?;
+    // Later rows overwrite earlier ones: the last is the latest.
+    Ok(rows.into_iter().map(|row| (row.member_id, row)).collect())
+}
+
+/// The member's OFFICIAL membership open at `as_of`, wherever it is.
+pub async fn official_at<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+    as_of: DateTime<Utc>,
+) -> Result<Option<membership::Model>, AppError> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .filter(open_at(as_of))
+        .one(conn)
+        .await?)
+}
+
+/// Memberships open at an instant: started at or before it, not ended by then.
+pub fn open_at(as_of: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(membership::Column::StartedAt.lte(as_of))
+        .add(
+            Condition::any()
+                .add(membership::Column::EndedAt.is_null())
+                .add(membership::Column::EndedAt.gt(as_of)),
+        )
+}
+
+/// Memberships of several members open at one instant, optionally of one kind.
+pub async fn memberships_at<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+    as_of: DateTime<Utc>,
+    kind: Option<MembershipKind>,
+) -> Result<HashMap<i64, Vec<membership::Model>>, AppError> {
+    let mut query = membership::Entity::find()
+        .filter(membership::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(open_at(as_of));
+    if let Some(kind) = kind {
+        query = query.filter(membership::Column::Kind.eq(kind));
+    }
+    let mut found: HashMap<i64, Vec<membership::Model>> = HashMap::new();
+    for row in query.order_by_asc(membership::Column::Id).all(conn).await? {
+        found.entry(row.member_id).or_default().push(row);
+    }
+    Ok(found)
+}
+
+/// Every membership of several members, oldest first.
+pub async fn histories<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+) -> Result<HashMap<i64, Vec<membership::Model>>, AppError> {
+    let rows = membership::Entity::find()
+        .filter(membership::Column::MemberId.is_in(member_ids.iter().copied()))
+        .order_by_asc(membership::Column::StartedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(conn)
+        .await?;
+    let mut found: HashMap<i64, Vec<membership::Model>> = HashMap::new();
+    for row in rows {
+        found.entry(row.member_id).or_default().push(row);
+    }
+    Ok(found)
+}
+
+/// Which memberships of an organization are listed or counted: open at
+/// `as_of`, in it alone or in its whole subtree, of one kind or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipFilter {
+    pub as_of: DateTime<Utc>,
+    pub include_descendants: bool,
+    pub kind: Option<MembershipKind>,
+}
+
+/// The memberships the filter keeps of each of several organizations (of
+/// each one's subtree with `include_descendants`): `organization` as "o",
+/// joined to `membership` as "ms"; a membership in the subtrees of two listed
+/// organizations comes once for each.
+fn memberships_of_listed(
+    organization_ids: &[i64],
+    filter: &MembershipFilter,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Alias, JoinType};
+    let (org, within, ms) = (Alias::new("o"), Alias::new("d"), Alias::new("ms"));
+    let mut kept = Condition::all()
+        .add(Expr::col((ms.clone(), membership::Column::StartedAt)).lte(filter.as_of))
+        .add(
+            Condition::any()
+                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).is_null())
+                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).gt(filter.as_of)),
+        );
+    if let Some(kind) = filter.kind {
+        kept = kept.add(Expr::col((ms.clone(), membership::Column::Kind)).eq(kind));
+    }
+    let mut query = Query::select();
+    query.from_as(organization::Entity, org.clone());
+    let holder = if filter.include_descendants {
+        // The subtree of path P is the half-open range [P, P without its
+        // last '/' followed by '0'), as `organizations::subtree_range` says.
+        query.join_as(
+            JoinType::InnerJoin,
+            organization::Entity,
+            within.clone(),
+            Condition::all()
+                .add(
+                    Expr::col((within.clone(), organization::Column::Path))
+                        .gte(Expr::col((org.clone(), organization::Column::Path))),
+                )
+                .add(
+                    Expr::col((within.clone(), organization::Column::Path)).lt(Expr::cust(
+                        r#"substr("o"."path", 1, length("o"."path") - 1) || '0'"#,
+                    )),
+                ),
+        );
+        within
+    } else {
+        org.clone()
+    };
+    query
+        .join_as(
+            JoinType::InnerJoin,
+            membership::Entity,
+            ms.clone(),
+            kept.add(
+                Expr::col((ms, membership::Column::OrganizationId))
+                    .equals((holder, organization::Column::Id)),
+            ),
+        )
+        .and_where(
+            Expr::col((org, organization::Column::Id)).is_in(organization_ids.iter().copied()),
+        );
+    query
+}
+
+/// How many memberships the filter keeps in each of several organizations,
+/// in one statement. Organizations without any are left out.
+pub async fn membership_counts<C: ConnectionTrait>(
+    conn: &C,
+    organization_ids: &[i64],
+    filter: MembershipFilter,
+) -> Result<HashMap<i64, u64>, AppError> {
+    use sea_orm::sea_query::Alias;
+    if organization_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut query = memberships_of_listed(organization_ids, &filter);
+    query
+        .expr_as(
+            Expr::col((Alias::new("o"), organization::Column::Id)),
+            Alias::new("organization_id"),
+        )
+        .expr_as(
+            Expr::col((Alias::new("ms"), membership::Column::Id)).count(),
+            Alias::new("members"),
+        )
+        .group_by_col((Alias::new("o"), organization::Column::Id));
+    let mut counts = HashMap::new();
+    for row in conn.query_all(&query).await? {
+        let id: i64 = row.try_get("", "organization_id")?;
+        let members: i64 = row.try_get("", "members")?;
+        counts.insert(id, u64::try_from(members).unwrap_or(0));
+    }
+    Ok(counts)
+}
+
+/// The same page of memberships (membership-id order) of each of several
+/// organizations, in two statements: the counts, then the rows
+/// (`page::fetch_pages`). Organizations that have none get an empty page.
+pub async fn membership_pages<C: ConnectionTrait>(
+    conn: &C,
+    organization_ids: &[i64],
+    filter: MembershipFilter,
+    page: Page,
+) -> Result<HashMap<i64, PageOf<membership::Model>>, AppError> {
+    use sea_orm::Iterable;
+    use sea_orm::sea_query::Alias;
+    let mut totals = membership_counts(conn, organization_ids, filter).await?;
+    let listed: Vec<i64> = totals.keys().copied().collect();
+    let mut rows = memberships_of_listed(&listed, &filter);
+    for column in membership::Column::iter() {
+        rows.column((Alias::new("ms"), column));
+    }
+    for id in organization_ids {
+        totals.entry(*id).or_insert(0);
+    }
+    Ok(crate::page::fetch_pages(
+        conn,
+        rows,
+        Expr::col((Alias::new("o"), organization::Column::Id)),
+        Expr::col((Alias::new("ms"), membership::Column::Id)),
+        page,
+        &totals,
+    )
+    .await?)
+}

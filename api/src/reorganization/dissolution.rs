@@ -1,0 +1,205 @@
+//! Dissolving an organization: a cell becomes DISSOLVED with its decision
+//! reference and every open membership in it moves, in one unit of work, or
+//! nothing changes (`cell`). A committee can be dissolved once everything
+//! under it is.
+
+use chrono::{DateTime, Utc};
+use entity::enums::{OrganizationKind, OrganizationStatus};
+use entity::{organization, transfer_event};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QuerySelect, Set,
+};
+
+use super::cell::dissolve_cell;
+use crate::auth::{Ctx, Permission};
+use crate::domain::validate_decision_ref;
+use crate::error::{AppError, Fault};
+use crate::members::lookup::MemberRef;
+use crate::organizations::service::{self as organizations, Lookup};
+use crate::unit_of_work::{self, Done, Mutation};
+
+/// Most explicit destinations in one dissolution (a cell rarely has more
+/// than a few hundred members).
+pub const MAX_DESTINATIONS: usize = 5_000;
+
+/// Where members without an explicit destination go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing {
+    /// Every official member must be given a destination.
+    Explicit,
+    /// Members without a destination go to their residence cell.
+    ByResidence,
+}
+
+/// One explicit destination.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// `None` when the caller named no member (or both ways).
+    pub member: Option<MemberRef>,
+    pub to_code: String,
+}
+
+/// Input of `dissolveOrganization`.
+#[derive(Debug, Clone)]
+pub struct Dissolve {
+    pub organization_code: String,
+    pub decision_ref: String,
+    pub effective_at: Option<DateTime<Utc>>,
+    pub destinations: Vec<Destination>,
+    pub routing: Routing,
+}
+
+/// What a dissolution did.
+#[derive(Debug, Clone)]
+pub struct Dissolution {
+    pub organization: organization::Model,
+    /// One event per membership moved or ended, by member id.
+    pub transfers: Vec<transfer_event::Model>,
+}
+
+pub(super) fn validate(input: &Dissolve, now: DateTime<Utc>) -> Result<(), AppError> {
+    organizations::validate_code("organizationCode", &input.organization_code)?;
+    validate_decision_ref("decisionRef", &input.decision_ref)?;
+    crate::clock::not_in_future("effectiveAt", input.effective_at, now)?;
+    if input.destinations.len() > MAX_DESTINATIONS {
+        return Err(AppError::LimitExceeded(format!(
+            "a dissolution takes at most {MAX_DESTINATIONS} destinations; this one has {}",
+            input.destinations.len()
+        )));
+    }
+    for destination in &input.destinations {
+        MemberRef::check(destination.member.as_ref(), "transfers")?;
+        organizations::validate_code("toOrganizationCode", &destination.to_code)?;
+    }
+    Ok(())
+}
+
+pub(super) fn fault(
+    member_id: Option<i64>,
+    organization_code: Option<&str>,
+    problem: impl Into<String>,
+) -> Fault {
+    Fault {
+        member_id,
+        organization_code: organization_code.map(str::to_owned),
+        problem: problem.into(),
+    }
+}
+
+/// `dissolveOrganization`, as one unit of work with its audit row.
+pub async fn dissolve(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    input: Dissolve,
+) -> Result<Dissolution, AppError> {
+    unit_of_work::run(db, ctx, &input).await
+}
+
+impl Mutation for Dissolve {
+    type Output = Dissolution;
+    const ACTION: &'static str = "dissolveOrganization";
+
+    fn target(&self) -> String {
+        format!("{}:{}", self.organization_code, self.decision_ref)
+    }
+
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+    ) -> Result<Done<Dissolution>, AppError> {
+        ctx.principal.require(Permission::Organize)?;
+        let now = crate::clock::now();
+        validate(self, now)?;
+        let org = organizations::find(txn, ctx, Lookup::Code(self.organization_code.clone()))
+            .await?
+            .ok_or(AppError::NotFound("organization"))?;
+        let dissolution = if org.kind == OrganizationKind::Cell {
+            dissolve_cell(txn, ctx, org, self, now).await?
+        } else {
+            dissolve_committee(txn, org, self, now).await?
+        };
+        let concerns = dissolution.organization.path.clone();
+        Ok(Done::new(dissolution, concerns))
+    }
+}
+
+pub(super) fn already_dissolved(org: &organization::Model) -> AppError {
+    AppError::Conflict(format!(
+        "organizationCode: {} is already dissolved (decision {})",
+        org.code,
+        org.dissolution_decision.as_deref().unwrap_or("unrecorded")
+    ))
+}
+
+/// Locks the organization for update and reads it again.
+pub(super) async fn lock_for_dissolution<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<organization::Model, AppError> {
+    organization::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("organization"))
+}
+
+pub(super) async fn mark_dissolved<C: ConnectionTrait>(
+    conn: &C,
+    org: organization::Model,
+    decision_ref: &str,
+    at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<organization::Model, AppError> {
+    let mut dissolved: organization::ActiveModel = org.into();
+    dissolved.status = Set(OrganizationStatus::Dissolved);
+    dissolved.dissolved_at = Set(Some(at));
+    dissolved.dissolution_decision = Set(Some(decision_ref.to_owned()));
+    dissolved.updated_at = Set(now);
+    Ok(dissolved.update(conn).await?)
+}
+
+/// A committee: only once every organization under it is dissolved; no one moves.
+async fn dissolve_committee<C: ConnectionTrait>(
+    conn: &C,
+    org: organization::Model,
+    input: &Dissolve,
+    now: DateTime<Utc>,
+) -> Result<Dissolution, AppError> {
+    if !input.destinations.is_empty() {
+        return Err(AppError::invalid(
+            "transfers",
+            "a committee has no members of its own to move",
+        ));
+    }
+    let org = lock_for_dissolution(conn, org.id).await?;
+    if org.status == OrganizationStatus::Dissolved {
+        return Err(already_dissolved(&org));
+    }
+    let active_children: Vec<Fault> =
+        organizations::children_of(conn, &[org.id], Some(OrganizationStatus::Active))
+            .await?
+            .remove(&org.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|child| fault(None, Some(&child.code), "still ACTIVE: dissolve it first"))
+            .collect();
+    if !active_children.is_empty() {
+        return Err(AppError::Faults {
+            field: "organizationCode",
+            message: format!(
+                "{} organizations under {} are still active; nothing changed",
+                active_children.len(),
+                org.code
+            ),
+            faults: active_children,
+        });
+    }
+    let at = input.effective_at.unwrap_or(now);
+    let organization = mark_dissolved(conn, org, &input.decision_ref, at, now).await?;
+    Ok(Dissolution {
+        organization,
+        transfers: Vec::new(),
+    })
+}

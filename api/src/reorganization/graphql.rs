@@ -1,0 +1,87 @@
+//! GraphQL for reorganization: `dissolveOrganization`.
+
+use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
+
+use super::dissolution::{Destination, Dissolve, Routing, dissolve};
+use crate::graphql::{caller, db, parse_id};
+use crate::members::lookup::MemberRef;
+use crate::organizations::graphql::Organization;
+use crate::transfers::graphql::TransferEvent;
+
+#[derive(Default)]
+pub struct ReorganizationMutation;
+
+#[Object]
+impl ReorganizationMutation {
+    /// Atomic: either the organization is dissolved and every active member moved, or nothing changes.
+    async fn dissolve_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: DissolveInput,
+    ) -> async_graphql::Result<DissolutionResult> {
+        let input = Dissolve {
+            organization_code: input.organization_code,
+            decision_ref: input.decision_ref,
+            effective_at: input.effective_at.map(crate::clock::truncate),
+            destinations: input
+                .transfers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|d| Destination {
+                    member: MemberRef::one_of(
+                        d.member_id.as_ref().map(|id| parse_id(id).unwrap_or(0)),
+                        d.member_national_id,
+                    ),
+                    to_code: d.to_organization_code,
+                })
+                .collect(),
+            routing: match input.routing.unwrap_or(DissolutionRouting::Explicit) {
+                DissolutionRouting::Explicit => Routing::Explicit,
+                DissolutionRouting::ByResidence => Routing::ByResidence,
+            },
+        };
+        let done = dissolve(db(ctx)?, caller(ctx)?, input)
+            .await
+            .map_err(|e| e.extend())?;
+        crate::graphql::after_write(ctx);
+        Ok(DissolutionResult {
+            organization: Organization::in_scope(done.organization),
+            transfers: done.transfers.into_iter().map(TransferEvent).collect(),
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum DissolutionRouting {
+    /// Every active member must be given a destination in transfers.
+    Explicit,
+    /// Members without a destination in transfers go to their residence cell.
+    ByResidence,
+}
+
+#[derive(InputObject)]
+pub struct MemberDestination {
+    member_id: Option<ID>,
+    member_national_id: Option<String>,
+    to_organization_code: String,
+}
+
+#[derive(InputObject)]
+pub struct DissolveInput {
+    organization_code: String,
+    decision_ref: String,
+    effective_at: Option<DateTime<Utc>>,
+    /// Destinations of the cell's official members. Temporary activity in
+    /// the cell simply ends.
+    transfers: Option<Vec<MemberDestination>>,
+    #[graphql(default_with = "Some(DissolutionRouting::Explicit)")]
+    routing: Option<DissolutionRouting>,
+}
+
+#[derive(async_graphql::SimpleObject)]
+pub struct DissolutionResult {
+    organization: Organization,
+    /// One DISSOLUTION event per membership moved or ended, by member.
+    transfers: Vec<TransferEvent>,
+}

@@ -1,0 +1,100 @@
+//! Reading transfer events: the change feed in sequence order, and pages of
+//! members' own events. An event is visible when its source or destination
+//! lies in the caller's scope.
+
+use entity::transfer_event;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+
+use crate::auth::Ctx;
+use crate::error::AppError;
+use crate::organizations::service as organizations;
+use crate::page::{Page, PageOf};
+use crate::tree::organizations_in;
+
+fn touching(range: &(String, String)) -> Condition {
+    Condition::any()
+        .add(transfer_event::Column::ToOrganizationId.in_subquery(organizations_in(range)))
+        .add(transfer_event::Column::FromOrganizationId.in_subquery(organizations_in(range)))
+}
+
+/// The change feed: every event touching the subtree (`within`, else the
+/// caller's scope), by sequence, after a sequence number.
+pub async fn feed<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    within: Option<&str>,
+    page: Page,
+) -> Result<PageOf<transfer_event::Model>, AppError> {
+    let Some(range) = organizations::search_range(conn, ctx, within).await? else {
+        return Ok(PageOf::empty());
+    };
+    let mut query = transfer_event::Entity::find();
+    if let Some(range) = range {
+        query = query.filter(touching(&range));
+    }
+    Ok(crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?)
+}
+
+/// Events by id, in no particular order.
+pub async fn by_ids<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i64],
+) -> Result<Vec<transfer_event::Model>, AppError> {
+    Ok(transfer_event::Entity::find()
+        .filter(transfer_event::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// The same page of several members' events (by sequence) in two
+/// statements: counts, then rows (`page::fetch_pages`). Only events touching
+/// `scope` (a subtree's path range; `None` for everything), as in the feed:
+/// a member's life outside the caller's subtree stays there.
+pub async fn of_members<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+    scope: Option<&(String, String)>,
+    page: Page,
+) -> Result<HashMap<i64, PageOf<transfer_event::Model>>, AppError> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{EntityName, Iterable};
+    let mut totals: HashMap<i64, u64> = member_ids.iter().map(|id| (*id, 0)).collect();
+    if member_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut counted = Query::select();
+    counted
+        .column(transfer_event::Column::MemberId)
+        .expr_as(
+            Expr::col(transfer_event::Column::Id).count(),
+            Alias::new("events"),
+        )
+        .from(transfer_event::Entity.table_ref())
+        .and_where(Expr::col(transfer_event::Column::MemberId).is_in(member_ids.iter().copied()))
+        .group_by_col(transfer_event::Column::MemberId);
+    if let Some(range) = scope {
+        counted.cond_where(touching(range));
+    }
+    for row in conn.query_all(&counted).await? {
+        let member: i64 = row.try_get("", "member_id")?;
+        let events: i64 = row.try_get("", "events")?;
+        totals.insert(member, u64::try_from(events).unwrap_or(0));
+    }
+    let mut rows = Query::select();
+    rows.columns(transfer_event::Column::iter())
+        .from(transfer_event::Entity.table_ref())
+        .and_where(Expr::col(transfer_event::Column::MemberId).is_in(member_ids.iter().copied()));
+    if let Some(range) = scope {
+        rows.cond_where(touching(range));
+    }
+    Ok(crate::page::fetch_pages(
+        conn,
+        rows,
+        Expr::col(transfer_event::Column::MemberId),
+        Expr::col(transfer_event::Column::Sequence),
+        page,
+        &totals,
+    )
+    .await?)
+}
