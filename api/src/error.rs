@@ -63,7 +63,7 @@ pub enum AppError {
     #[error("{0}")]
     BadInput(String),
     /// Bad input in one named field of the request (an argument, a
-    /// variable or a path within one, e.g. `input.decisionRef`).
+    /// variable or a path within one, e.g. `transfers[0].toOrganizationCode`).
     #[error("{field}: {message}")]
     Invalid {
         field: Cow<'static, str>,

@@ -33,7 +33,7 @@ pub fn nul_in(field: &str, text: &str) -> Option<Nul> {
 }
 
 /// The first NUL in a JSON value, named by its path from `field`
-/// (`input.events[2].toOrganizationCode`); keys are checked as well as values.
+/// (`events[2].toOrganizationCode`); keys are checked as well as values.
 pub fn first_nul(field: &str, value: &serde_json::Value) -> Option<Nul> {
     use serde_json::Value;
     match value {

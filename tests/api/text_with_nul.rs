@@ -85,12 +85,12 @@ on_both_backends! {
             (
                 "mutation($input: TransferInput!) { submitTransfer(input: $input) { status } }",
                 json!({ "input": { "externalId": "nul-1", "memberId": seeded.bl_member, "toOrganizationCode": "SL.BL.T11\u{0}", "reason": "RELOCATION" } }),
-                "input.toOrganizationCode", "submitTransfer", "SL.BL.T11\\u{0}",
+                "toOrganizationCode", "submitTransfer", "SL.BL.T11\\u{0}",
             ),
             (
                 r#"mutation { submitTransfer(input: { externalId: "nul-2", memberId: 1, toOrganizationCode: "SL.BL.T11\u0000", reason: RELOCATION }) { status } }"#,
                 json!({}),
-                "input.toOrganizationCode", "submitTransfer", "SL.BL.T11\\u{0}",
+                "toOrganizationCode", "submitTransfer", "SL.BL.T11\\u{0}",
             ),
             (
                 r#"mutation { renameOrganization(code: "SL.BL\u0000", name: "Bạch Lưu") { code } }"#,
@@ -105,13 +105,13 @@ on_both_backends! {
             (
                 r#"mutation { dissolveOrganization(input: { organizationCode: "SL.BL.R1\u0000", decisionRef: "QĐ-1" }) { moved } }"#,
                 json!({}),
-                "input.organizationCode", "dissolveOrganization", "SL.BL.R1\\u{0}",
+                "organizationCode", "dissolveOrganization", "SL.BL.R1\\u{0}",
             ),
             (
                 "mutation($input: DissolveInput!) { dissolveOrganization(input: $input) { moved } }",
                 json!({ "input": { "organizationCode": "SL.BL.R1", "decisionRef": "QĐ-1",
                                    "transfers": [{ "memberId": seeded.bl_member, "toOrganizationCode": "SL.BL.CQ\u{0}" }] } }),
-                "input.transfers[0].toOrganizationCode", "dissolveOrganization", "SL.BL.CQ\\u{0}",
+                "transfers[0].toOrganizationCode", "dissolveOrganization", "SL.BL.CQ\\u{0}",
             ),
             (
                 r#"mutation { submitTransfers(inputs: [{ externalId: "nul-3", memberId: 1, toOrganizationCode: "SL.BL.CQ", reason: RELOCATION, decisionRef: "QĐ\u0000" }]) { status } }"#,

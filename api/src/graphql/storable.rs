@@ -18,7 +18,7 @@ use crate::error::AppError;
 use crate::text::{Nul, first_nul};
 
 /// Refuses a request holding NUL as BAD_USER_INPUT, with `extensions.field`
-/// naming the argument or variable (`input.toOrganizationCode`). A mutation
+/// naming it as the rules of each input do (`nul_in_input`). A mutation
 /// refused so is still an attempt: it counts against its caller's rate limit
 /// and appends one FAILED audit row per mutation field it asked for, the
 /// offending text as target (escaped by the audit log).
@@ -96,7 +96,25 @@ impl Extension for StorableTextCheck {
 }
 
 fn nul_in_variables(variables: &Variables) -> Option<Nul> {
-    first_nul("", &serde_json::to_value(variables).ok()?)
+    variables
+        .iter()
+        .find_map(|(name, value)| nul_in_input(name.as_str(), &value.clone().into_json().ok()?))
+}
+
+/// NUL in the value of an argument or variable, named as the rules of each
+/// input name their fields: inside an input object by the path from its
+/// fields (`name`, `transfers[0].toOrganizationCode`), otherwise by the
+/// argument or variable (`code`, `inputs[1].decisionRef`).
+fn nul_in_input(name: &str, value: &serde_json::Value) -> Option<Nul> {
+    let mut nul = if value.is_object() {
+        first_nul("", value)?
+    } else {
+        first_nul(name, value)?
+    };
+    if nul.field.is_empty() {
+        nul.field = name.to_owned();
+    }
+    Some(nul)
 }
 
 fn nul_in_document(document: &ExecutableDocument) -> Option<Nul> {
@@ -114,7 +132,7 @@ fn nul_in_document(document: &ExecutableDocument) -> Option<Nul> {
                         .default_value
                         .as_ref()
                         .and_then(|default| {
-                            first_nul(
+                            nul_in_input(
                                 definition.name.node.as_str(),
                                 &serde_json::to_value(&default.node).ok()?,
                             )
@@ -161,7 +179,7 @@ fn nul_in_arguments<V: serde::Serialize>(
     arguments: &[(Positioned<async_graphql::Name>, Positioned<V>)],
 ) -> Option<Nul> {
     arguments.iter().find_map(|(name, value)| {
-        first_nul(name.node.as_str(), &serde_json::to_value(&value.node).ok()?)
+        nul_in_input(name.node.as_str(), &serde_json::to_value(&value.node).ok()?)
     })
 }
 
@@ -228,7 +246,7 @@ mod tests {
             field_in_document(
                 r#"mutation { submitTransfer(input: { externalId: "k", toOrganizationCode: "SL.BL.T11\u0000", reason: OTHER }) { status } }"#
             ),
-            Some("input.toOrganizationCode".to_owned())
+            Some("toOrganizationCode".to_owned())
         );
         assert_eq!(
             field_in_document(r#"{ organizations(codes: ["SL", "x\u0000"]) { totalCount } }"#),
@@ -259,7 +277,7 @@ mod tests {
         );
         assert_eq!(
             nul_in_variables(&variables).map(|nul| nul.field),
-            Some("input.events[1].code".to_owned())
+            Some("events[1].code".to_owned())
         );
         let mut clean = Variables::default();
         clean.insert(Name::new("code"), async_graphql::Value::from("SL"));
