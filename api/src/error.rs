@@ -1,6 +1,8 @@
 //! The one error type of the domain, mapped once to GraphQL `extensions.code`
 //! and once to HTTP `application/problem+json`.
 
+use std::borrow::Cow;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use sea_orm::{DbErr, SqlErr};
@@ -60,10 +62,11 @@ impl ErrorCode {
 pub enum AppError {
     #[error("{0}")]
     BadInput(String),
-    /// Bad input in one named field of the request.
+    /// Bad input in one named field of the request (an argument, a
+    /// variable or a path within one, e.g. `transfers[0].toOrganizationCode`).
     #[error("{field}: {message}")]
     Invalid {
-        field: &'static str,
+        field: Cow<'static, str>,
         message: String,
     },
     #[error("{0} not found")]
@@ -111,10 +114,19 @@ pub struct Fault {
 }
 
 impl AppError {
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::Invalid {
-            field,
+            field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// The field at fault, when the error names one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            Self::Faults { field, .. } => Some(field),
+            _ => None,
         }
     }
 
@@ -242,6 +254,9 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub code: ErrorCode,
+    /// The request field at fault, when one is (as GraphQL's `extensions.field`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// The items at fault when a request was refused whole because of some of them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<Fault>,
@@ -259,6 +274,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             code,
+            field: None,
             faults: Vec::new(),
             retry_after: None,
         }
@@ -288,6 +304,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         self.log();
         let mut problem = Problem::new(self.code(), self.to_string());
+        problem.field = self.field().map(str::to_owned);
         if let Self::Faults { faults, .. } = self {
             problem.faults = faults.clone();
         }
@@ -304,7 +321,7 @@ impl async_graphql::ErrorExtensions for AppError {
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code().as_str());
             match self {
-                Self::Invalid { field, .. } => ext.set("field", *field),
+                Self::Invalid { field, .. } => ext.set("field", field.as_ref()),
                 Self::RateLimited { retry_after, .. } => ext.set("retryAfter", *retry_after),
                 Self::Faults { field, faults, .. } => {
                     ext.set("field", *field);

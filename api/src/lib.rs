@@ -24,6 +24,7 @@ pub mod seed;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod text;
 pub mod transfers;
 pub mod tree;
 pub mod unit_of_work;

@@ -182,9 +182,7 @@ fn state_url(db: &DatabaseConnection) -> &'static str {
 fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
     let app_error = match &err {
         JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => AppError::LimitExceeded(format!(
-            "request body is larger than the limit of {limit} bytes"
-        )),
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => body_too_large(*limit),
         JsonPayloadError::ContentType => AppError::UnsupportedMediaType(
             "request body must be sent as Content-Type: application/json".to_owned(),
         ),
@@ -198,6 +196,13 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         actix_web::ResponseError::error_response(&app_error),
     )
     .into()
+}
+
+/// The refusal of a body over the size limit.
+pub(crate) fn body_too_large(limit: usize) -> AppError {
+    AppError::LimitExceeded(format!(
+        "request body is larger than the limit of {limit} bytes"
+    ))
 }
 
 async fn not_found() -> actix_web::HttpResponse {

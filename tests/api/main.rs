@@ -26,4 +26,5 @@ mod schema;
 mod seed;
 mod startup;
 mod subscriptions;
+mod text_with_nul;
 mod transfers;

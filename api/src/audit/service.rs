@@ -20,6 +20,38 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// The counter whose value is the number of rows in the chain.
 const CHAIN_COUNTER: &str = "audit_log";
 
+/// Widths of the text columns, in characters, as the migration made them.
+const SUBJECT_CHARS: usize = 255;
+const ROLE_CHARS: usize = 32;
+const ACTION_CHARS: usize = 64;
+const TARGET_CHARS: usize = 255;
+const REQUEST_ID_CHARS: usize = 64;
+
+/// Text as an audit column can hold it, whatever the caller sent: the row of
+/// a refused request must never be lost to the very input that was refused.
+/// Control characters (NUL among them, which PostgreSQL cannot store) are
+/// written as `\u{..}` escapes, and text past the column's width is cut,
+/// ending in `…`. Text that needs neither is kept as sent, so filters on it match.
+fn storable(text: String, max_chars: usize) -> String {
+    if !text.contains(char::is_control) && text.chars().count() <= max_chars {
+        return text;
+    }
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_unicode());
+        } else {
+            escaped.push(c);
+        }
+    }
+    if escaped.chars().count() <= max_chars {
+        return escaped;
+    }
+    let mut cut: String = escaped.chars().take(max_chars.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Allowed,
@@ -117,13 +149,15 @@ pub async fn append<C: ConnectionTrait>(conn: &C, entry: Entry) -> Result<(), Ap
     let mut row = audit_log::Model {
         seq,
         occurred_at: crate::clock::now(),
-        subject: entry.subject,
-        role: entry.role,
-        action: entry.action,
-        target: entry.target,
+        subject: entry.subject.map(|text| storable(text, SUBJECT_CHARS)),
+        role: entry.role.map(|text| storable(text, ROLE_CHARS)),
+        action: storable(entry.action, ACTION_CHARS),
+        target: entry.target.map(|text| storable(text, TARGET_CHARS)),
         outcome: entry.outcome.as_str().to_owned(),
         error_code: entry.error_code.map(|code| code.as_str().to_owned()),
-        request_id: entry.request_id,
+        request_id: entry
+            .request_id
+            .map(|text| storable(text, REQUEST_ID_CHARS)),
         scope_path: entry.scope_path,
         prev_hash: prev_hash.clone(),
         hash: String::new(),
@@ -244,4 +278,25 @@ pub async fn list(
             .filter(audit_log::Column::ScopePath.lt(to));
     }
     Ok(crate::page::fetch_page(db, query, audit_log::Column::Seq, page).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storable;
+
+    #[test]
+    fn caller_text_is_stored_escaped_and_within_its_column() {
+        assert_eq!(storable("SL.BL.T11".to_owned(), 255), "SL.BL.T11");
+        assert_eq!(storable("Sông Lô".to_owned(), 7), "Sông Lô");
+        assert_eq!(
+            storable("SL.BL.T11\u{0}:k\n".to_owned(), 255),
+            "SL.BL.T11\\u{0}:k\\u{a}"
+        );
+        let long = storable("x".repeat(300), 255);
+        assert_eq!(long.chars().count(), 255);
+        assert!(long.ends_with('…'));
+        let escaped_past_width = storable("\u{0}".repeat(100), 64);
+        assert_eq!(escaped_past_width.chars().count(), 64);
+        assert!(!escaped_past_width.contains('\0'));
+    }
 }

@@ -88,7 +88,7 @@ fn limit_error(message: String) -> async_graphql::ServerError {
 
 /// A request-level refusal as GraphQL reports it: message and `extensions`
 /// (code, and `retryAfter` when rate-limited), no location.
-fn refusal(err: &crate::error::AppError) -> async_graphql::ServerError {
+pub(super) fn refusal(err: &crate::error::AppError) -> async_graphql::ServerError {
     let error = async_graphql::ErrorExtensions::extend(err);
     let mut refusal = async_graphql::ServerError::new(error.message, None);
     refusal.extensions = error.extensions;

@@ -6,6 +6,7 @@ pub mod loaders;
 pub mod pagination;
 mod routes;
 pub mod scalars;
+pub mod storable;
 
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Object, Schema};
 use sea_orm::DatabaseConnection;
@@ -86,6 +87,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_ROWS)
     .extension(limits::RequestLimits)
+    .extension(storable::StorableText)
     .limit_directives(MAX_DIRECTIVES)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .disable_suggestions();

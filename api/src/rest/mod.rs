@@ -1,5 +1,7 @@
 //! REST routes: health checks now, the `/api/v1` resources as they arrive.
 
+mod storable;
+
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
@@ -19,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(readyz))
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(storable::refuse_nul))
                 .configure(crate::transfers::rest::configure)
                 .configure(crate::members::rest::configure)
                 .configure(crate::organizations::rest::configure)
