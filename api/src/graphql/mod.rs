@@ -6,6 +6,7 @@ pub mod loaders;
 pub mod pagination;
 mod routes;
 pub mod scalars;
+mod websocket;
 
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Object, Schema};
 use sea_orm::DatabaseConnection;
