@@ -15,14 +15,21 @@ use crate::helpers::{Fixture, TestApp, TestDatabase, token_for, token_with_ttl};
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-/// Upgrades to a WebSocket and sends nothing.
+/// Upgrades to a graphql-transport-ws WebSocket and sends nothing.
 async fn open(app: &TestApp) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    open_speaking(app, "graphql-transport-ws").await
+}
+
+/// Upgrades to a WebSocket offering `protocol`.
+async fn open_speaking(
+    app: &TestApp,
+    protocol: &str,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     let url = app.url("/graphql").replacen("http://", "ws://", 1);
     let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().expect("header"));
     let (socket, _) = tokio_tungstenite::connect_async(request).await?;
     Ok(socket)
 }
@@ -142,6 +149,23 @@ on_both_backends! {
         subscribe(&mut socket, "early", None).await;
         let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
         assert_eq!(code, 4401);
+
+        // The older graphql-ws protocol: connection_error, then the same close.
+        let mut socket = open_speaking(&app, "graphql-ws").await.expect("websocket");
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": "Bearer not.a.token" } });
+        socket.send(Message::Text(init.to_string().into())).await.expect("init");
+        match next_said(&mut socket, Duration::from_secs(10)).await {
+            Said::Message(message) => assert_eq!(message["type"], "connection_error", "{message}"),
+            Said::Closed(frame) => panic!("expected connection_error first, got {frame:?}"),
+        }
+        let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
+        assert_eq!(code, 4403);
+
+        // Neither protocol offered: no socket at all.
+        match open_speaking(&app, "chat").await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 400),
+            other => panic!("expected 400, got {:?}", other.map(|_| "a socket")),
+        }
     }
 }
 

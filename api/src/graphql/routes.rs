@@ -92,7 +92,10 @@ async fn subscribe(
         .max_frame_size(max_message)
         .aggregate_continuations()
         .max_continuation_size(max_message);
-    actix_web::rt::spawn(websocket::serve(websocket::Connection {
+    // The socket outlives this request, so its logs get a span of their own.
+    let span =
+        tracing::info_span!("websocket", request_id = %origin.request_id, address = ?address);
+    let connection = websocket::Connection {
         schema: schema.get_ref().clone(),
         state: state.get_ref().clone(),
         origin,
@@ -100,7 +103,11 @@ async fn subscribe(
         session,
         messages,
         slot,
-    }));
+    };
+    actix_web::rt::spawn(tracing::Instrument::instrument(
+        websocket::serve(connection),
+        span,
+    ));
     Ok(response)
 }
 
