@@ -150,6 +150,12 @@ on_both_backends! {
         let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
         assert_eq!(code, 4401);
 
+        // A message that is not the protocol's: 4400.
+        let mut socket = open(&app).await.expect("websocket");
+        socket.send(Message::Text("hello".into())).await.expect("send");
+        let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
+        assert_eq!(code, 4400);
+
         // The older graphql-ws protocol: connection_error, then the same close.
         let mut socket = open_speaking(&app, "graphql-ws").await.expect("websocket");
         let init = json!({ "type": "connection_init", "payload": { "Authorization": "Bearer not.a.token" } });
