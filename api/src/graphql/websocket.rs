@@ -101,7 +101,8 @@ fn instant_of(at: DateTime<Utc>) -> Instant {
 }
 
 /// Serves the socket until it ends, then closes it with the reason, if any
-/// (a vanished client gets no close frame).
+/// (a vanished client gets no close frame). The slot is given back only once
+/// the connection itself has ended, so it counts every descriptor held.
 pub async fn serve(connection: Connection) {
     let Connection {
         schema,
@@ -109,7 +110,7 @@ pub async fn serve(connection: Connection) {
         origin,
         protocol,
         mut session,
-        messages,
+        mut messages,
         slot,
     } = connection;
     let init_timeout = state.config.ws_init_timeout;
@@ -123,7 +124,7 @@ pub async fn serve(connection: Connection) {
     .on_connection_init(move |payload| authenticate(state, origin, payload, authenticated));
     let ending = run(
         &mut session,
-        messages,
+        &mut messages,
         pin!(engine),
         inbox,
         authentication,
@@ -131,11 +132,22 @@ pub async fn serve(connection: Connection) {
         init_timeout,
     )
     .await;
-    if let Some(reason) = ending {
-        tracing::debug!(code = ?reason.code, reason = ?reason.description, "closing the WebSocket");
-        let _ = session.close(Some(reason)).await;
+    match ending {
+        Some(reason) => {
+            tracing::debug!(code = ?reason.code, reason = ?reason.description, "closing the WebSocket");
+            let _ = tokio::time::timeout(CLIENT_TIMEOUT, session.close(Some(reason))).await;
+        }
+        None => drop(session),
     }
+    // Without a session the response ends; the connection closes once it is
+    // flushed, and then the client's side of it ends too.
+    while messages.next().await.is_some() {}
     drop(slot);
+}
+
+/// Whether the client took the frame in time; one that does not is gone.
+async fn delivered(send: impl Future<Output = Result<(), actix_ws::Closed>>) -> bool {
+    matches!(tokio::time::timeout(CLIENT_TIMEOUT, send).await, Ok(Ok(())))
 }
 
 /// The `connection_init` callback: the token must verify like a bearer
@@ -168,7 +180,7 @@ async fn authenticate(
 /// out, the deadline and the heartbeat in between. Returns how to close.
 async fn run<E>(
     session: &mut Session,
-    mut messages: AggregatedMessageStream,
+    messages: &mut AggregatedMessageStream,
     mut engine: std::pin::Pin<&mut E>,
     inbox: mpsc::Sender<actix_web::web::Bytes>,
     mut authentication: oneshot::Receiver<Authentication>,
@@ -198,7 +210,7 @@ where
                     Some(Ok(AggregatedMessage::Text(text))) => text.into_bytes(),
                     Some(Ok(AggregatedMessage::Binary(bytes))) => bytes,
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() {
+                        if !delivered(session.pong(&bytes)).await {
                             return None;
                         }
                         continue;
@@ -239,7 +251,7 @@ where
                         return Some(deadline.close());
                     }
                     Some(WsMessage::Text(text)) => {
-                        if session.text(text).await.is_err() {
+                        if !delivered(session.text(text)).await {
                             return None;
                         }
                     }
@@ -255,7 +267,7 @@ where
                     tracing::debug!("WebSocket client stopped answering pings");
                     return None;
                 }
-                if session.ping(b"").await.is_err() {
+                if !delivered(session.ping(b"")).await {
                     return None;
                 }
             }
