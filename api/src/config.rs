@@ -207,6 +207,16 @@ pub struct Config {
     #[arg(long, env = "CELLREG_SUBSCRIPTIONS_PER_SUBJECT", default_value_t = 10)]
     pub subscriptions_per_subject: usize,
 
+    /// How long a new WebSocket has to authenticate (`connection_init` with a
+    /// valid token); past it, it is closed with 4408.
+    #[arg(long = "ws-init-timeout", env = "CELLREG_WS_INIT_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub ws_init_timeout: Duration,
+
+    /// WebSockets one client address may have open at once, authenticated or
+    /// not; past it, the upgrade is refused with 429 and Retry-After. 0: no limit.
+    #[arg(long, env = "CELLREG_WEBSOCKETS_PER_ADDRESS", default_value_t = 50)]
+    pub websockets_per_address: usize,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -313,6 +323,8 @@ impl Config {
             mutations_per_minute: 600,
             auth_failures_per_minute: 30,
             subscriptions_per_subject: 10,
+            ws_init_timeout: Duration::from_secs(10),
+            websockets_per_address: 50,
             auth: AuthArgs {
                 jwt_secret: None,
                 jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),
@@ -409,6 +421,14 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     }
 }
 
+/// A duration that must not be zero (a timeout of nothing would refuse everything).
+fn parse_timeout(raw: &str) -> Result<Duration, String> {
+    match parse_duration(raw)? {
+        Duration::ZERO => Err(format!("`{raw}` is no time at all; give a timeout above 0")),
+        timeout => Ok(timeout),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -454,6 +474,33 @@ mod tests {
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
         assert!(parse_duration("3 days").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn websocket_settings_read_flags_and_refuse_a_zero_timeout() {
+        let cli = Cli::try_parse_from([
+            "cellreg",
+            "serve",
+            "--ws-init-timeout",
+            "1500ms",
+            "--websockets-per-address",
+            "0",
+        ])
+        .expect("parses");
+        let Command::Serve(config) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(config.ws_init_timeout, Duration::from_millis(1_500));
+        assert_eq!(config.websockets_per_address, 0);
+        assert!(Cli::try_parse_from(["cellreg", "serve", "--ws-init-timeout", "0s"]).is_err());
+        let Command::Serve(defaults) = Cli::try_parse_from(["cellreg", "serve"])
+            .expect("parses")
+            .command
+        else {
+            panic!("expected serve")
+        };
+        assert_eq!(defaults.ws_init_timeout, Duration::from_secs(10));
+        assert_eq!(defaults.websockets_per_address, 50);
     }
 
     #[test]

@@ -102,6 +102,8 @@ fn seeder() -> Ctx {
             scope: None,
         },
         request_id: format!("seed-{}", uuid::Uuid::new_v4()),
+        // No token: the seed run's authority lasts as long as the run.
+        expires_at: chrono::DateTime::<chrono::Utc>::MAX_UTC,
     }
 }
 

@@ -83,12 +83,17 @@ impl Application {
         let subscriptions = Arc::new(crate::auth::rate::SubscriptionSlots::new(
             config.subscriptions_per_subject,
         ));
+        let websockets = Arc::new(crate::auth::rate::WebSocketSlots::new(
+            config.websockets_per_address,
+            config.ws_init_timeout,
+        ));
         let state = AppState {
             db: db.clone(),
             config: Arc::new(config),
             verifier,
             rate_limits,
             subscriptions,
+            websockets,
         };
         let schema = graphql::build_schema(Some(state.clone()));
         let mut server = HttpServer::new(move || {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::JwtVerifier;
-use crate::auth::rate::{RateLimits, SubscriptionSlots};
+use crate::auth::rate::{RateLimits, SubscriptionSlots, WebSocketSlots};
 use crate::config::Config;
 
 /// Cloned into each worker; holds nothing per request.
@@ -21,4 +21,6 @@ pub struct AppState {
     pub rate_limits: Arc<RateLimits>,
     /// Subscriptions open per subject.
     pub subscriptions: Arc<SubscriptionSlots>,
+    /// WebSockets open per client address.
+    pub websockets: Arc<WebSocketSlots>,
 }

@@ -225,6 +225,11 @@ struct TestAppInner {
 
 /// Signs a token the test servers accept.
 pub fn token_for(role: Role, org: Option<&str>) -> String {
+    token_with_ttl(role, org, std::time::Duration::from_secs(600))
+}
+
+/// Signs a token the test servers accept, valid for `ttl` (whole seconds).
+pub fn token_with_ttl(role: Role, org: Option<&str>, ttl: std::time::Duration) -> String {
     let key = SigningKey {
         kid: None,
         algorithm: jsonwebtoken::Algorithm::HS256,
@@ -234,7 +239,7 @@ pub fn token_for(role: Role, org: Option<&str>) -> String {
         subject: format!("{}-{}", role.as_str().to_lowercase(), org.unwrap_or("all")),
         role,
         org: org.map(str::to_owned),
-        ttl: std::time::Duration::from_secs(600),
+        ttl,
     };
     jwt::issue(
         &key,

@@ -8,22 +8,34 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 
-use crate::helpers::{Fixture, TestApp, TestDatabase, token_for};
+use crate::helpers::{Fixture, TestApp, TestDatabase, token_for, token_with_ttl};
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, init: Value) -> Socket {
+/// Upgrades to a graphql-transport-ws WebSocket and sends nothing.
+async fn open(app: &TestApp) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    open_speaking(app, "graphql-transport-ws").await
+}
+
+/// Upgrades to a WebSocket offering `protocol`.
+async fn open_speaking(
+    app: &TestApp,
+    protocol: &str,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
     let url = app.url("/graphql").replacen("http://", "ws://", 1);
     let mut request = url.into_client_request().expect("request");
-    request.headers_mut().insert(
-        "sec-websocket-protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", protocol.parse().expect("header"));
+    let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(socket)
+}
+
+async fn connect(app: &TestApp, init: Value) -> Socket {
+    let mut socket = open(app).await.expect("websocket");
     socket
         .send(Message::Text(
             json!({ "type": "connection_init", "payload": init })
@@ -52,6 +64,43 @@ async fn next_message(socket: &mut Socket) -> Option<Value> {
             Message::Close(_) => return None,
             _ => continue,
         }
+    }
+}
+
+/// What the server said next: a JSON message, or the end of the socket.
+enum Said {
+    Message(Value),
+    /// The close frame, if the server sent one.
+    Closed(Option<CloseFrame>),
+}
+
+/// The next JSON message or the close, skipping pings, within `wait`.
+async fn next_said(socket: &mut Socket, wait: Duration) -> Said {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("the server says something in time");
+        match frame {
+            Some(Ok(Message::Text(text))) => {
+                let value: Value = serde_json::from_str(&text).expect("JSON");
+                if value["type"] != "ping" {
+                    return Said::Message(value);
+                }
+            }
+            Some(Ok(Message::Close(frame))) => return Said::Closed(frame),
+            Some(Ok(_)) => {}
+            None | Some(Err(_)) => return Said::Closed(None),
+        }
+    }
+}
+
+/// The close the server ends the socket with, failing on any message before it.
+async fn close_of(socket: &mut Socket, wait: Duration) -> (u16, String) {
+    match next_said(socket, wait).await {
+        Said::Closed(Some(frame)) => (u16::from(frame.code), frame.reason.to_string()),
+        Said::Closed(None) => panic!("closed without a close frame"),
+        Said::Message(message) => panic!("expected the socket to close, got {message}"),
     }
 }
 
@@ -92,9 +141,172 @@ on_both_backends! {
     async fn a_connection_without_a_valid_token_is_refused(app: TestApp) {
         for init in [json!({}), json!({ "Authorization": "Bearer not.a.token" })] {
             let mut socket = connect(&app, init.clone()).await;
-            let first = next_message(&mut socket).await;
-            assert!(first.is_none_or(|message| message["type"] != "connection_ack"), "{init}: no ack");
+            let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
+            assert_eq!(code, 4403, "{init}: closed as Forbidden, no ack");
         }
+        // Subscribing before connection_init: 4401, nothing streamed.
+        let mut socket = open(&app).await.expect("websocket");
+        subscribe(&mut socket, "early", None).await;
+        let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
+        assert_eq!(code, 4401);
+
+        // A message that is not the protocol's: 4400.
+        let mut socket = open(&app).await.expect("websocket");
+        socket.send(Message::Text("hello".into())).await.expect("send");
+        let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
+        assert_eq!(code, 4400);
+
+        // The older graphql-ws protocol: connection_error, then the same close.
+        let mut socket = open_speaking(&app, "graphql-ws").await.expect("websocket");
+        let init = json!({ "type": "connection_init", "payload": { "Authorization": "Bearer not.a.token" } });
+        socket.send(Message::Text(init.to_string().into())).await.expect("init");
+        match next_said(&mut socket, Duration::from_secs(10)).await {
+            Said::Message(message) => assert_eq!(message["type"], "connection_error", "{message}"),
+            Said::Closed(frame) => panic!("expected connection_error first, got {frame:?}"),
+        }
+        let (code, _) = close_of(&mut socket, Duration::from_secs(10)).await;
+        assert_eq!(code, 4403);
+
+        // Neither protocol offered: no socket at all.
+        match open_speaking(&app, "chat").await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 400),
+            other => panic!("expected 400, got {:?}", other.map(|_| "a socket")),
+        }
+    }
+}
+
+on_both_backends! {
+    async fn a_socket_that_never_initialises_is_closed_with_4408(database: TestDatabase) {
+        let mut config = database.config();
+        config.ws_init_timeout = Duration::from_secs(1);
+        config.websockets_per_address = 1;
+        let app = TestApp::spawn(config).await;
+        let opened = tokio::time::Instant::now();
+        let mut socket = open(&app).await.expect("websocket");
+
+        let (code, reason) = close_of(&mut socket, Duration::from_secs(10)).await;
+        assert_eq!((code, reason.as_str()), (4408, "Connection initialisation timeout"));
+        assert!(opened.elapsed() >= Duration::from_millis(900), "after the timeout, not at once: {:?}", opened.elapsed());
+        // The connection itself ends, and the address's only slot is free again.
+        assert!(matches!(next_said(&mut socket, Duration::from_secs(5)).await, Said::Closed(None)));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while open(&app).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "the slot is given back after the close");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        app.tear_down().await;
+    }
+}
+
+on_both_backends! {
+    async fn an_address_has_at_most_its_limit_of_websockets_open(database: TestDatabase) {
+        let mut config = database.config();
+        config.websockets_per_address = 2;
+        let retry = config.ws_init_timeout.as_secs();
+        let app = TestApp::spawn(config).await;
+        // One authenticated socket and one that never says anything: both count.
+        let init = json!({ "Authorization": format!("Bearer {}", app.admin_token()) });
+        let mut first = connect(&app, init).await;
+        assert_eq!(next_message(&mut first).await.expect("ack")["type"], "connection_ack");
+        let _second = open(&app).await.expect("second websocket");
+
+        let refused = match open(&app).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response,
+            Err(other) => panic!("expected an HTTP refusal, got {other}"),
+            Ok(_) => panic!("a third socket from the same address was accepted"),
+        };
+        assert_eq!(refused.status(), 429);
+        assert_eq!(refused.headers()["retry-after"], retry.to_string().as_str());
+        assert_eq!(refused.headers()["content-type"], "application/problem+json");
+        let problem: Value = serde_json::from_slice(refused.body().as_deref().expect("a body")).expect("problem JSON");
+        assert_eq!(problem["code"], "RATE_LIMITED", "{problem}");
+        assert_eq!(problem["status"], 429, "{problem}");
+
+        // Closing one gives its slot back; then the limit holds again.
+        first.close(None).await.expect("close");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let _third = loop {
+            match open(&app).await {
+                Ok(socket) => break socket,
+                Err(_) => {
+                    assert!(tokio::time::Instant::now() < deadline, "the slot is given back after the close");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        assert!(open(&app).await.is_err(), "two open again: the next is refused");
+        app.tear_down().await;
+    }
+}
+
+/// When the token's `exp` falls, by the wall clock.
+fn expiry_of(token: &str) -> std::time::SystemTime {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64"),
+    )
+    .expect("JSON claims");
+    std::time::UNIX_EPOCH + Duration::from_secs(claims["exp"].as_u64().expect("exp"))
+}
+
+on_both_backends! {
+    async fn a_subscription_ends_when_its_token_expires(database: TestDatabase) {
+        let mut config = database.config();
+        config.ws_init_timeout = Duration::from_secs(1);
+        let app = TestApp::spawn(config).await;
+        let seeded = app.seed_district().await;
+        let token = token_with_ttl(Role::Admin, None, Duration::from_secs(3));
+        let expiry = expiry_of(&token);
+        let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
+        assert_eq!(next_message(&mut socket).await.expect("ack")["type"], "connection_ack");
+        subscribe(&mut socket, "x", None).await;
+
+        // Transfers until one is streamed (the subscription starts from the
+        // feed's end when it first runs, which the client cannot see).
+        let submit = "mutation($input: TransferInput!) { submitTransfer(input: $input) { status } }";
+        let mut submitted = 0;
+        let first = 'streamed: loop {
+            assert!(std::time::SystemTime::now() < expiry, "an event is streamed before the token expires");
+            let to = if submitted % 2 == 0 { "SL.BL.CQ" } else { "SL.BL.R1" };
+            let input = json!({ "externalId": format!("before-{submitted}"), "memberId": seeded.bl_member, "toOrganizationCode": to, "reason": "RELOCATION" });
+            let answer = app.graphql(submit, json!({ "input": input })).await;
+            assert_eq!(answer["data"]["submitTransfer"]["status"], "APPLIED", "{answer}");
+            submitted += 1;
+            let wait = tokio::time::Instant::now() + Duration::from_millis(600);
+            if let Ok(said) = tokio::time::timeout_at(wait, next_said(&mut socket, Duration::from_secs(10))).await {
+                match said {
+                    Said::Message(message) => break 'streamed message,
+                    Said::Closed(frame) => panic!("closed before the expiry: {frame:?}"),
+                }
+            }
+        };
+        assert!(std::time::SystemTime::now() < expiry, "streamed before the expiry");
+        assert_eq!(first["type"], "next", "{first}");
+        assert!(first["payload"]["data"]["transferEvents"]["externalId"].as_str().is_some_and(|key| key.starts_with("before-")), "{first}");
+
+        // Past the expiry, a new event is not streamed: the socket is closed with 4403.
+        let until_expiry = expiry.duration_since(std::time::SystemTime::now()).unwrap_or_default();
+        tokio::time::sleep(until_expiry).await;
+        let to = if submitted % 2 == 0 { "SL.BL.CQ" } else { "SL.BL.R1" };
+        let input = json!({ "externalId": "after-expiry", "memberId": seeded.bl_member, "toOrganizationCode": to, "reason": "RELOCATION" });
+        let answer = app.graphql(submit, json!({ "input": input })).await;
+        assert_eq!(answer["data"]["submitTransfer"]["status"], "APPLIED", "{answer}");
+        let closed = loop {
+            match next_said(&mut socket, Duration::from_secs(10)).await {
+                Said::Message(message) => {
+                    // Events of transfers made before the expiry may still arrive before it.
+                    assert!(std::time::SystemTime::now() < expiry, "nothing after the expiry: {message}");
+                    assert_ne!(message["payload"]["data"]["transferEvents"]["externalId"], "after-expiry");
+                }
+                Said::Closed(frame) => break frame.expect("a close frame"),
+            }
+        };
+        assert!(std::time::SystemTime::now() >= expiry, "closed at the expiry, not before");
+        assert_eq!((u16::from(closed.code), closed.reason.as_str()), (4403, "token expired"));
+        app.tear_down().await;
     }
 }
 

@@ -95,6 +95,7 @@ pub async fn authenticate_token(
     Ok(Ctx {
         principal,
         request_id,
+        expires_at: claims.expires_at,
     })
 }
 

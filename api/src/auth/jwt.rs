@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -77,6 +78,8 @@ pub struct VerifiedClaims {
     pub subject: String,
     pub role: Role,
     pub org: Option<String>,
+    /// The `exp` claim: nothing is served on the token's authority from then on.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A key tokens may be verified with.
@@ -223,10 +226,15 @@ impl JwtVerifier {
         if claims.org.is_none() && role != Role::Admin {
             return Err(TokenError::ScopeRequired);
         }
+        let expires_at = i64::try_from(exp)
+            .ok()
+            .and_then(|exp| DateTime::from_timestamp(exp, 0))
+            .ok_or(TokenError::Malformed)?;
         Ok(VerifiedClaims {
             subject,
             role,
             org: claims.org,
+            expires_at,
         })
     }
 }
@@ -334,13 +342,16 @@ mod tests {
 
     #[test]
     fn a_good_token_verifies() {
-        let verified = verifier().verify(&sign(&claims())).unwrap();
+        let claims = claims();
+        let verified = verifier().verify(&sign(&claims)).unwrap();
+        let exp = claims["exp"].as_i64().unwrap();
         assert_eq!(
             verified,
             VerifiedClaims {
                 subject: "me".into(),
                 role: Role::Admin,
-                org: None
+                org: None,
+                expires_at: DateTime::from_timestamp(exp, 0).unwrap(),
             }
         );
     }

@@ -142,6 +142,8 @@ impl Principal {
 pub struct Ctx {
     pub principal: Principal,
     pub request_id: String,
+    /// When the caller's token expires; a WebSocket is closed then.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// National ID as a caller without personal-data access sees it: the last 4 digits.

@@ -1,7 +1,8 @@
 //! Limits per caller: mutating requests per token subject and failed
 //! authentications per client address (governor keeps the buckets, GCRA;
-//! this module names the keys and turns a refusal into `AppError`), and
-//! subscriptions open at once per token subject.
+//! this module names the keys and turns a refusal into `AppError`),
+//! subscriptions open at once per token subject and WebSockets open at once
+//! per client address.
 
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -83,66 +84,138 @@ impl RateLimits {
     }
 }
 
-/// Subscriptions open at once, per token subject.
-pub struct SubscriptionSlots {
+/// Places held at once per key (a token subject, a client address). Each
+/// `Held` gives its place back when dropped, however its holder ends.
+struct Places<K> {
     limit: usize,
-    open: Arc<Mutex<HashMap<String, usize>>>,
+    open: Arc<Mutex<HashMap<K, usize>>>,
 }
 
-/// One open subscription; its slot is given back when it is dropped.
-pub struct SubscriptionSlot {
-    subject: String,
-    open: Arc<Mutex<HashMap<String, usize>>>,
+/// One place taken; given back when dropped.
+pub struct Held<K: Hash + Eq> {
+    key: K,
+    open: Arc<Mutex<HashMap<K, usize>>>,
 }
 
-fn lock(open: &Mutex<HashMap<String, usize>>) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+fn lock<K>(open: &Mutex<HashMap<K, usize>>) -> std::sync::MutexGuard<'_, HashMap<K, usize>> {
     match open.lock() {
         Ok(open) => open,
         Err(poisoned) => poisoned.into_inner(),
     }
 }
 
-impl SubscriptionSlots {
-    /// At most `limit` subscriptions per subject; 0 means no limit.
-    pub fn new(limit: usize) -> Self {
+impl<K: Hash + Eq + Clone> Places<K> {
+    /// At most `limit` per key; 0 means no limit.
+    fn new(limit: usize) -> Self {
         Self {
             limit,
             open: Arc::default(),
         }
     }
 
-    /// A slot for one more subscription of `subject`, or the refusal.
-    pub fn open(&self, subject: &str) -> Result<SubscriptionSlot, AppError> {
+    /// One more place for `key`; `None` when its places are all taken.
+    fn take(&self, key: &K) -> Option<Held<K>> {
         let mut open = lock(&self.open);
-        let count = open.entry(subject.to_owned()).or_insert(0);
+        let count = open.entry(key.clone()).or_insert(0);
         if self.limit > 0 && *count >= self.limit {
-            return Err(AppError::LimitExceeded(format!(
-                "this token subject already has {} subscriptions open, the limit; close one first",
-                self.limit
-            )));
+            return None;
         }
         *count += 1;
-        Ok(SubscriptionSlot {
-            subject: subject.to_owned(),
+        Some(Held {
+            key: key.clone(),
             open: self.open.clone(),
+        })
+    }
+
+    fn held_by(&self, key: &K) -> usize {
+        lock(&self.open).get(key).copied().unwrap_or(0)
+    }
+}
+
+impl<K: Hash + Eq> Drop for Held<K> {
+    fn drop(&mut self) {
+        let mut open = lock(&self.open);
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Subscriptions open at once, per token subject.
+pub struct SubscriptionSlots(Places<String>);
+
+/// One open subscription; its slot is given back when it is dropped.
+pub type SubscriptionSlot = Held<String>;
+
+impl SubscriptionSlots {
+    /// At most `limit` subscriptions per subject; 0 means no limit.
+    pub fn new(limit: usize) -> Self {
+        Self(Places::new(limit))
+    }
+
+    /// A slot for one more subscription of `subject`, or the refusal.
+    pub fn open(&self, subject: &str) -> Result<SubscriptionSlot, AppError> {
+        self.0.take(&subject.to_owned()).ok_or_else(|| {
+            AppError::LimitExceeded(format!(
+                "this token subject already has {} subscriptions open, the limit; close one first",
+                self.0.limit
+            ))
         })
     }
 
     /// How many subscriptions `subject` has open.
     pub fn open_for(&self, subject: &str) -> usize {
-        lock(&self.open).get(subject).copied().unwrap_or(0)
+        self.0.held_by(&subject.to_owned())
     }
 }
 
-impl Drop for SubscriptionSlot {
-    fn drop(&mut self) {
-        let mut open = lock(&self.open);
-        if let Some(count) = open.get_mut(&self.subject) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.subject);
-            }
+/// WebSockets open at once, per client address: counted from the upgrade,
+/// before any authentication, so that anonymous sockets cannot pile up.
+pub struct WebSocketSlots {
+    places: Places<IpAddr>,
+    /// The wait a refused client is told (`Retry-After`): by then, a socket
+    /// that never authenticated has been closed.
+    retry_after: u64,
+}
+
+/// One open WebSocket; its slot is given back when it is dropped.
+pub type WebSocketSlot = Held<IpAddr>;
+
+impl WebSocketSlots {
+    /// At most `limit` sockets per address (0 means no limit); a refused
+    /// client is told to retry after `retry_after` (whole seconds, at least 1).
+    pub fn new(limit: usize, retry_after: std::time::Duration) -> Self {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self {
+            places: Places::new(limit),
+            retry_after: seconds.max(1),
         }
+    }
+
+    /// A slot for one more socket from `address` (none needed when the
+    /// address is unknown), or the refusal: 429 with Retry-After.
+    pub fn open(&self, address: Option<IpAddr>) -> Result<Option<WebSocketSlot>, AppError> {
+        let Some(address) = address else {
+            return Ok(None);
+        };
+        match self.places.take(&address) {
+            Some(slot) => Ok(Some(slot)),
+            None => Err(AppError::RateLimited {
+                message: format!(
+                    "this address already has {} WebSockets open, the limit; close one first",
+                    self.places.limit
+                ),
+                retry_after: self.retry_after,
+            }),
+        }
+    }
+
+    /// How many WebSockets `address` has open.
+    pub fn open_for(&self, address: IpAddr) -> usize {
+        self.places.held_by(&address)
     }
 }
 
@@ -192,5 +265,37 @@ mod tests {
             slots.open("alice").is_ok(),
             "a slot given back is free again"
         );
+    }
+
+    #[test]
+    fn websocket_slots_are_counted_per_address_and_refused_with_a_wait() {
+        let slots = WebSocketSlots::new(1, std::time::Duration::from_millis(1_500));
+        let here = IpAddr::from([192, 0, 2, 1]);
+        let first = slots.open(Some(here)).expect("first");
+        match slots.open(Some(here)).err().expect("second refused") {
+            AppError::RateLimited { retry_after, .. } => assert_eq!(retry_after, 2),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(
+            slots.open(Some(IpAddr::from([192, 0, 2, 2]))).is_ok(),
+            "another address"
+        );
+        assert!(slots.open(None).expect("no address, no limit").is_none());
+        drop(first);
+        assert_eq!(slots.open_for(here), 0);
+        assert!(
+            slots.open(Some(here)).is_ok(),
+            "a slot given back is free again"
+        );
+    }
+
+    #[test]
+    fn zero_websockets_per_address_means_no_limit() {
+        let slots = WebSocketSlots::new(0, std::time::Duration::from_secs(10));
+        let here = IpAddr::from([192, 0, 2, 1]);
+        let held: Vec<_> = (0..1_000)
+            .map(|_| slots.open(Some(here)).expect("open"))
+            .collect();
+        assert_eq!(slots.open_for(here), held.len());
     }
 }

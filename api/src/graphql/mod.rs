@@ -7,6 +7,7 @@ pub mod pagination;
 mod routes;
 pub mod scalars;
 pub mod storable;
+mod websocket;
 
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Object, Schema};
 use sea_orm::DatabaseConnection;

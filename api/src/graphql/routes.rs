@@ -3,10 +3,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_actix_web::GraphQLSubscription;
 
-use super::AppSchema;
+use super::{AppSchema, websocket};
 use crate::auth::Ctx;
+use crate::error::AppError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -74,33 +74,50 @@ fn retry_after(response: &async_graphql::Response) -> Option<u64> {
 
 /// Subscriptions over WebSocket (graphql-transport-ws, and the older
 /// graphql-ws). The token comes in the `connection_init` payload, as
-/// `{"Authorization": "Bearer <token>"}`; without a valid one the connection
-/// is refused and nothing is streamed.
+/// `{"Authorization": "Bearer <token>"}`; without a valid one in time the
+/// socket is closed and nothing is streamed (`websocket` holds the rules).
+/// An address past its limit of open sockets is refused before the upgrade.
 async fn subscribe(
     schema: web::Data<AppSchema>,
     state: web::Data<crate::state::AppState>,
     req: HttpRequest,
     payload: web::Payload,
-) -> actix_web::Result<HttpResponse> {
-    let request_id = crate::auth::extract::request_id(&req);
+) -> Result<HttpResponse, AppError> {
+    let protocol = websocket::protocol(&req)?;
     let address = crate::auth::extract::client_address(&req);
-    let state = state.get_ref().clone();
-    GraphQLSubscription::new(schema.get_ref().clone())
-        .on_connection_init(move |init| async move {
-            let token = crate::auth::extract::token_from_init_payload(&init);
-            let origin = crate::auth::extract::Origin {
-                request_id,
-                address,
-            };
-            let caller = crate::auth::extract::authenticate_token(&state, token, origin)
-                .await
-                .map_err(|err| async_graphql::Error::new(err.to_string()))?;
-            let mut data = async_graphql::Data::default();
-            data.insert(caller);
-            data.insert(super::loaders::uncached_loaders(state.db.clone()));
-            Ok(data)
-        })
-        .start(&req, payload)
+    let slot = state.websockets.open(address).inspect_err(|_| {
+        tracing::info!(?address, "WebSocket limit of the address reached");
+    })?;
+    let origin = crate::auth::extract::Origin {
+        request_id: crate::auth::extract::request_id(&req),
+        address,
+    };
+    let (response, session, messages) =
+        actix_ws::handle_with_protocols(&req, payload, &[protocol.sec_websocket_protocol()])
+            .map_err(|err| AppError::BadInput(format!("not a WebSocket upgrade: {err}")))?;
+    // A message may be as large as a request body, and no larger.
+    let max_message = state.config.max_body_bytes;
+    let messages = messages
+        .max_frame_size(max_message)
+        .aggregate_continuations()
+        .max_continuation_size(max_message);
+    // The socket outlives this request, so its logs get a span of their own.
+    let span =
+        tracing::info_span!("websocket", request_id = %origin.request_id, address = ?address);
+    let connection = websocket::Connection {
+        schema: schema.get_ref().clone(),
+        state: state.get_ref().clone(),
+        origin,
+        protocol,
+        session,
+        messages,
+        slot,
+    };
+    actix_web::rt::spawn(tracing::Instrument::instrument(
+        websocket::serve(connection),
+        span,
+    ));
+    Ok(response)
 }
 
 async fn graphiql() -> HttpResponse {
