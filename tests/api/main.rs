@@ -16,6 +16,7 @@ mod members;
 mod migrations;
 mod organizations;
 mod plans;
+mod probes;
 mod rate_limits;
 mod reads;
 mod reorganization;

@@ -76,10 +76,11 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// The schema with its limits; with state when it will serve requests,
 /// without when it is only exported.
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let mut builder = Schema::build(
+    let mut builder = Schema::build_with_ignore_name_conflicts(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
+        [scalars::DATE_TIME],
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_ROWS)
@@ -128,11 +129,8 @@ impl RequestTime {
 }
 
 /// `asOf`, or the request's instant.
-pub fn as_of(
-    ctx: &Context<'_>,
-    as_of: Option<chrono::DateTime<chrono::Utc>>,
-) -> chrono::DateTime<chrono::Utc> {
-    as_of.unwrap_or_else(|| {
+pub fn as_of(ctx: &Context<'_>, as_of: Option<scalars::Instant>) -> chrono::DateTime<chrono::Utc> {
+    as_of.map(Into::into).unwrap_or_else(|| {
         ctx.data::<RequestTime>()
             .map_or_else(|_| crate::clock::now(), RequestTime::get)
     })

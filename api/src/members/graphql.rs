@@ -13,7 +13,7 @@ use crate::graphql::loaders::{
     History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
 };
 use crate::graphql::pagination::{MemberConnection, TransferEventConnection, connection, page_arg};
-use crate::graphql::scalars::Date;
+use crate::graphql::scalars::{Date, Instant};
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::organizations::graphql::{Organization, load_endpoint, load_visible};
 use crate::transfers::graphql::{EVENT_LIST, TransferEvent};
@@ -158,7 +158,7 @@ impl Member {
     async fn membership(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
     ) -> async_graphql::Result<Option<Membership>> {
         let key = MembershipsAt {
             member_id: self.0.model.id,
@@ -177,7 +177,7 @@ impl Member {
     async fn temporary_memberships(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
     ) -> async_graphql::Result<Vec<Membership>> {
         let key = MembershipsAt {
             member_id: self.0.model.id,
@@ -413,7 +413,9 @@ impl MemberMutation {
             residence_cell_code: input.residence_cell_code,
             status: input.status.map(Into::into),
             official_on: input.official_on.map(|d| d.0),
-            effective_at: input.effective_at.map(crate::clock::truncate),
+            effective_at: input
+                .effective_at
+                .map(|at| crate::clock::truncate(at.into())),
             decision_ref: input.decision_ref,
         };
         let updated = update(db(ctx)?, caller, input)
@@ -438,7 +440,7 @@ pub struct UpdateMemberInput {
     /// Required when the status becomes OFFICIAL.
     official_on: Option<Date>,
     /// When REMOVED or DECEASED takes effect (default: now).
-    effective_at: Option<DateTime<Utc>>,
+    effective_at: Option<Instant>,
     /// The decision behind REMOVED or DECEASED.
     decision_ref: Option<String>,
 }

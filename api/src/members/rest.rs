@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct MembershipParams {
     /// RFC 3339 instant; default now.
+    #[serde(default, deserialize_with = "crate::clock::deserialize_instant")]
     pub as_of: Option<DateTime<Utc>>,
 }
 

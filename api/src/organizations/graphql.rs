@@ -13,6 +13,7 @@ use crate::graphql::loaders::{Children, OrganizationId, loader_error};
 use crate::graphql::pagination::{
     MembershipConnection, OrganizationConnection, connection, page_arg,
 };
+use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::members::graphql::Membership;
 use crate::members::service::MembershipFilter;
@@ -207,7 +208,7 @@ impl Organization {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
         #[graphql(default_with = "Some(false)")] include_descendants: Option<bool>,
         kind: Option<crate::members::graphql::MembershipKind>,
         first: Option<i32>,
@@ -251,7 +252,7 @@ impl Organization {
     async fn member_count(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
         #[graphql(default_with = "Some(false)")] include_descendants: Option<bool>,
     ) -> async_graphql::Result<i32> {
         if !self.in_scope {
@@ -291,7 +292,7 @@ pub struct CreateOrganizationInput {
     kind: OrganizationKind,
     cell_type: Option<CellType>,
     parent_code: Option<String>,
-    established_at: Option<DateTime<Utc>>,
+    established_at: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -377,7 +378,9 @@ impl OrganizationMutation {
             kind: input.kind.into(),
             cell_type: input.cell_type.map(Into::into),
             parent_code: input.parent_code,
-            established_at: input.established_at.map(crate::clock::truncate),
+            established_at: input
+                .established_at
+                .map(|at| crate::clock::truncate(at.into())),
         };
         let created = service::create(db(ctx)?, caller(ctx)?, input)
             .await
@@ -425,7 +428,9 @@ impl OrganizationMutation {
         let input = Dissolve {
             organization_code: input.organization_code,
             decision_ref: input.decision_ref,
-            effective_at: input.effective_at.map(crate::clock::truncate),
+            effective_at: input
+                .effective_at
+                .map(|at| crate::clock::truncate(at.into())),
             destinations: input
                 .transfers
                 .unwrap_or_default()
@@ -473,7 +478,7 @@ pub struct MemberDestination {
 pub struct DissolveInput {
     organization_code: String,
     decision_ref: String,
-    effective_at: Option<DateTime<Utc>>,
+    effective_at: Option<Instant>,
     /// Destinations of the cell's official members. Temporary activity in
     /// the cell simply ends.
     transfers: Option<Vec<MemberDestination>>,

@@ -9,6 +9,7 @@ use entity::transfer_event;
 use super::service::{self, MemberRef, TransferOutcome, TransferRequest};
 use crate::error::AppError;
 use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
+use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db};
 use crate::members::graphql::{Member, MembershipKind, load_shown_member};
 use crate::organizations::graphql::{Organization, load_endpoint};
@@ -204,7 +205,7 @@ pub struct TransferInput {
     reason: TransferReason,
     decision_ref: Option<String>,
     /// Default: now.
-    effective_at: Option<DateTime<Utc>>,
+    effective_at: Option<Instant>,
 }
 
 impl From<TransferInput> for TransferRequest {
@@ -222,7 +223,9 @@ impl From<TransferInput> for TransferRequest {
             kind: input.kind.unwrap_or(MembershipKind::Official).into(),
             reason: input.reason.into(),
             decision_ref: input.decision_ref,
-            effective_at: input.effective_at.map(crate::clock::truncate),
+            effective_at: input
+                .effective_at
+                .map(|at| crate::clock::truncate(at.into())),
         }
     }
 }

@@ -41,6 +41,7 @@ pub struct TransferEventInput {
     pub reason: TransferReason,
     pub decision_ref: Option<String>,
     /// RFC 3339; default now.
+    #[serde(default, deserialize_with = "crate::clock::deserialize_instant")]
     pub effective_at: Option<DateTime<Utc>>,
 }
 
