@@ -6,6 +6,7 @@ pub mod loaders;
 pub mod pagination;
 mod routes;
 pub mod scalars;
+mod validation;
 
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Object, Schema};
 use sea_orm::DatabaseConnection;
@@ -85,10 +86,17 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_ROWS)
     .extension(limits::RequestLimits)
+    .extension(validation::StrictValidation)
     .limit_directives(MAX_DIRECTIVES)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .disable_suggestions();
     if let Some(state) = state {
+        if !state.config.introspection {
+            // `__schema` and `__type` leave the schema: asking for them is an
+            // unknown field, refused before execution. Suggestions are off
+            // in every mode, so no "Did you mean" gives names away either.
+            builder = builder.disable_introspection();
+        }
         builder = builder.data(state.db.clone()).data(state);
     }
     builder.finish()
