@@ -12,6 +12,7 @@ use serde::Serialize;
 pub enum ErrorCode {
     BadUserInput,
     NotFound,
+    MethodNotAllowed,
     Forbidden,
     Unauthenticated,
     Conflict,
@@ -27,6 +28,7 @@ impl ErrorCode {
         match self {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Forbidden => "FORBIDDEN",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Conflict => "CONFLICT",
@@ -42,6 +44,7 @@ impl ErrorCode {
         match self {
             Self::BadUserInput => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Conflict => StatusCode::CONFLICT,

@@ -13,6 +13,7 @@ pub mod database;
 pub mod error;
 pub mod graphql;
 pub mod members;
+pub mod methods;
 pub mod organizations;
 pub mod page;
 pub mod plans;

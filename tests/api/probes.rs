@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{Fixture, TestApp, TestDatabase, error_code};
 
 const CREATE_PLAN: &str =
     "mutation($input: CreatePlanInput!) { createPlan(input: $input) { code issuedOn } }";
@@ -91,4 +91,149 @@ async fn rest_get(app: &TestApp, path: &str) -> reqwest::Response {
         .send()
         .await
         .expect("GET")
+}
+
+on_both_backends! {
+    async fn unknown_directives_are_refused_wherever_they_stand(app: TestApp) {
+        for query in [
+            "{ __typename @foo }",
+            "{ version @foo }",
+            "query @foo { version }",
+            "query($a: Boolean! @foo) { version @include(if: $a) }",
+            "{ ...F } fragment F on Query { __typename @foo }",
+            "{ __typename @include(if: true, unknown: 1) }",
+        ] {
+            let answer = app.graphql(query, json!({ "a": true })).await;
+            assert!(answer["data"].is_null(), "{query}: nothing ran: {answer}");
+            assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{query}: {answer}");
+            let message = answer["errors"][0]["message"].as_str().unwrap_or_default().to_lowercase();
+            assert!(message.contains("unknown"), "{query}: {answer}");
+        }
+        let answer = app.graphql("{ __typename @include(if: true) version @skip(if: false) }", json!({})).await;
+        assert_eq!(answer["data"]["__typename"], "Query", "{answer}");
+        let answer = app.graphql("{ __typename @skip(if: true) version }", json!({})).await;
+        assert!(answer["data"].get("__typename").is_none(), "@skip still applies: {answer}");
+    }
+}
+
+async fn post_with_content_type(
+    app: &TestApp,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> reqwest::Response {
+    app.client()
+        .post(app.url(path))
+        .bearer_auth(app.admin_token())
+        .header("content-type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("POST")
+}
+
+on_both_backends! {
+    async fn only_plain_utf8_json_bodies_are_read(app: TestApp) {
+        let graphql = r#"{"query":"{ version }"}"#;
+        let events = r#"{"events":[]}"#;
+        for content_type in [
+            "application/json-patch+json",
+            "application/problem+json",
+            "application/json; charset=utf-16",
+            "application/json; charset=UTF-16LE",
+            "text/json",
+        ] {
+            for (path, body) in [("/graphql", graphql), ("/api/v1/transfer-events", events)] {
+                let response = post_with_content_type(&app, path, content_type, body).await;
+                assert_eq!(response.status(), 415, "{path} {content_type}");
+                let problem: Value = response.json().await.expect("problem JSON");
+                assert_eq!(problem["code"], "UNSUPPORTED_MEDIA_TYPE", "{path} {content_type}");
+            }
+        }
+        for content_type in ["application/json", "application/json; charset=utf-8", "Application/JSON; charset=UTF-8"] {
+            let response = post_with_content_type(&app, "/graphql", content_type, graphql).await;
+            assert_eq!(response.status(), 200, "{content_type}");
+            let response = post_with_content_type(&app, "/api/v1/transfer-events", content_type, events).await;
+            assert_ne!(response.status(), 415, "{content_type}");
+        }
+    }
+}
+
+on_both_backends! {
+    async fn wrong_methods_answer_405_with_allow_and_head_answers_as_get(app: TestApp) {
+        use reqwest::Method;
+        let cases: [(&str, &str, Method); 9] = [
+            ("/healthz", "GET, HEAD", Method::POST),
+            ("/readyz", "GET, HEAD", Method::DELETE),
+            ("/graphql", "GET, HEAD, POST", Method::PUT),
+            ("/graphql/schema.graphql", "GET, HEAD", Method::POST),
+            ("/api/v1/openapi.json", "GET, HEAD", Method::PATCH),
+            ("/api/v1/transfer-events", "POST", Method::GET),
+            ("/api/v1/events", "GET, HEAD", Method::POST),
+            ("/api/v1/members/001080000001/membership", "GET, HEAD", Method::DELETE),
+            ("/api/v1/organizations/SL/members", "GET, HEAD", Method::PUT),
+        ];
+        for (path, allow, method) in cases {
+            let response = app
+                .client()
+                .request(method.clone(), app.url(path))
+                .bearer_auth(app.admin_token())
+                .send()
+                .await
+                .expect("request");
+            assert_eq!(response.status(), 405, "{method} {path}");
+            assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+            assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
+            let problem: Value = response.json().await.expect("problem JSON");
+            assert_eq!(problem["code"], "METHOD_NOT_ALLOWED", "{path}");
+        }
+
+        // Unknown paths stay 404, whatever the method.
+        for path in ["/nowhere", "/api/v1/nowhere", "/api/v0/events"] {
+            let response = app.client().post(app.url(path)).send().await.expect("POST");
+            assert_eq!(response.status(), 404, "{path}");
+        }
+
+        // HEAD answers as GET without a body.
+        for path in ["/healthz", "/api/v1/openapi.json", "/graphql"] {
+            let get = app.client().get(app.url(path)).bearer_auth(app.admin_token()).send().await.expect("GET");
+            let head = app.client().head(app.url(path)).bearer_auth(app.admin_token()).send().await.expect("HEAD");
+            assert_eq!(head.status(), get.status(), "{path}");
+            assert_eq!(head.headers()["content-type"], get.headers()["content-type"], "{path}");
+            assert!(head.bytes().await.expect("body").is_empty(), "{path}");
+        }
+        let head = app.client().head(app.url("/api/v1/openapi.json")).send().await.expect("HEAD");
+        assert_eq!(head.status(), 401, "HEAD needs the token GET needs");
+    }
+}
+
+const INTROSPECTION: &str = "{ __schema { queryType { name } } }";
+
+on_both_backends! {
+    async fn introspection_switched_off_is_refused_for_everyone_without_suggestions(database: TestDatabase) {
+        let mut config = database.config();
+        config.introspection = false;
+        let app = TestApp::spawn(config).await;
+        for query in [INTROSPECTION, "{ __type(name: \"Member\") { name } }", "{ organization(code: \"SL\") { __schema { types { name } } } }"] {
+            let answer = app.graphql(query, json!({})).await;
+            assert!(answer["data"].is_null(), "{query}: {answer}");
+            assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{query}: {answer}");
+        }
+        // Misspelled names get no "Did you mean".
+        for query in ["{ membr { id } }", "{ member(id: 1) { nationalid } }", "{ __schem { types { name } } }"] {
+            let answer = app.graphql(query, json!({})).await;
+            assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{query}: {answer}");
+            assert!(!answer.to_string().to_lowercase().contains("did you mean"), "{query}: {answer}");
+        }
+        let answer = app.graphql("{ __typename version }", json!({})).await;
+        assert_eq!(answer["data"]["__typename"], "Query", "__typename is no introspection: {answer}");
+        app.tear_down().await;
+    }
+}
+
+on_both_backends! {
+    async fn introspection_is_on_by_default(app: TestApp) {
+        let answer = app.graphql(INTROSPECTION, json!({})).await;
+        assert_eq!(answer["data"]["__schema"]["queryType"]["name"], "Query", "{answer}");
+    }
 }

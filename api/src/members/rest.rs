@@ -11,9 +11,9 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/members/{national_id}/membership",
-        web::get().to(membership),
+    cfg.service(
+        crate::methods::resource("/members/{national_id}/membership", "GET, HEAD")
+            .route(crate::methods::get().to(membership)),
     );
 }
 
