@@ -204,6 +204,19 @@ on_both_backends! {
         }
         let head = app.client().head(app.url("/api/v1/openapi.json")).send().await.expect("HEAD");
         assert_eq!(head.status(), 401, "HEAD needs the token GET needs");
+
+        // No CORS: a browser on another origin cannot read answers.
+        let response = app
+            .client()
+            .post(app.url("/graphql"))
+            .bearer_auth(app.admin_token())
+            .header("origin", "https://elsewhere.example")
+            .json(&json!({ "query": "{ version }" }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 200);
+        assert!(response.headers().get("access-control-allow-origin").is_none());
     }
 }
 
