@@ -4,7 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Fixture, TestApp, TestDatabase, error_code};
+use api::auth::Role;
+
+use crate::helpers::{Fixture, TestApp, TestDatabase, error_code, token_for};
 
 const CREATE_PLAN: &str =
     "mutation($input: CreatePlanInput!) { createPlan(input: $input) { code issuedOn } }";
@@ -248,5 +250,36 @@ on_both_backends! {
     async fn introspection_is_on_by_default(app: TestApp) {
         let answer = app.graphql(INTROSPECTION, json!({})).await;
         assert_eq!(answer["data"]["__schema"]["queryType"]["name"], "Query", "{answer}");
+    }
+}
+
+/// The answer to `query` as `token`, and how many SQL statements it took.
+async fn answer_and_statements(app: &TestApp, token: &str, query: &str) -> (Value, u64) {
+    let before = app.statements();
+    let answer = app.graphql_as(token, query, json!({})).await;
+    (answer, app.statements() - before)
+}
+
+on_both_backends! {
+    async fn out_of_scope_members_cost_what_absent_ones_cost(app: TestApp) {
+        let seeded = app.seed_district().await;
+        // INTEGRATOR may look up by national ID; its scope is SL.BL only.
+        let token = token_for(Role::Integrator, Some("SL.BL"));
+        let pairs = [
+            (format!("{{ member(id: \"{}\") {{ id }} }}", seeded.yt_member), "{ member(id: \"999999\") { id } }".to_owned()),
+            ("{ member(nationalId: \"001080000002\") { id } }".to_owned(), "{ member(nationalId: \"001080000099\") { id } }".to_owned()),
+        ];
+        for (out_of_scope, absent) in pairs {
+            // Warm the token's scope the same way for both.
+            answer_and_statements(&app, &token, "{ version }").await;
+            let (hidden, hidden_statements) = answer_and_statements(&app, &token, &out_of_scope).await;
+            let (missing, missing_statements) = answer_and_statements(&app, &token, &absent).await;
+            assert_eq!(hidden, missing, "the same answer: {hidden} / {missing}");
+            assert!(hidden["data"]["member"].is_null(), "{hidden}");
+            assert_eq!(hidden_statements, missing_statements, "the same work: {out_of_scope}");
+        }
+        // In scope, the same lookup finds the member.
+        let (found, _) = answer_and_statements(&app, &token, "{ member(nationalId: \"001080000001\") { id } }").await;
+        assert_eq!(found["data"]["member"]["id"], seeded.bl_member, "{found}");
     }
 }

@@ -315,7 +315,7 @@ impl MemberQuery {
         let placed = service::current_placement(db, caller, &lookup, now)
             .await
             .map_err(|e| e.extend())?;
-        if let Some(placed) = placed {
+        if let service::CurrentPlacement::Placed(placed) = placed {
             let loaders = loaders(ctx)?;
             let key = MembershipsAt {
                 member_id: placed.member.model.id,
@@ -331,6 +331,9 @@ impl MemberQuery {
                 )
                 .await;
             return Ok(Some(Member(placed.member)));
+        }
+        if let service::CurrentPlacement::Unseen = placed {
+            return Ok(None);
         }
         let found = service::find(db, caller, lookup)
             .await
