@@ -216,6 +216,12 @@ pub struct Config {
     /// not; past it, the upgrade is refused with 429 and Retry-After. 0: no limit.
     #[arg(long, env = "CELLREG_WEBSOCKETS_PER_ADDRESS", default_value_t = 50)]
     pub websockets_per_address: usize,
+    /// Answer `__schema` and `__type` (the standard GraphiQL needs them).
+    /// `false` refuses them for every caller as a validation error; the
+    /// schema stays public as the contract and at /graphql/schema.graphql.
+    #[arg(long, env = "CELLREG_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub introspection: bool,
 
     #[command(flatten)]
     pub auth: AuthArgs,
@@ -325,6 +331,7 @@ impl Config {
             subscriptions_per_subject: 10,
             ws_init_timeout: Duration::from_secs(10),
             websockets_per_address: 50,
+            introspection: true,
             auth: AuthArgs {
                 jwt_secret: None,
                 jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),
@@ -513,6 +520,20 @@ mod tests {
         };
         assert_eq!(config.bind.port(), 9000);
         assert!(config.no_migrate);
+        assert!(config.introspection, "on unless switched off");
         assert!(Cli::try_parse_from(["cellreg", "serve", "--bind", "nowhere"]).is_err());
+    }
+
+    #[test]
+    fn introspection_can_be_switched_off() {
+        for off in ["false", "off", "0", "no"] {
+            let cli =
+                Cli::try_parse_from(["cellreg", "serve", "--introspection", off]).expect("parses");
+            let Command::Serve(config) = cli.command else {
+                panic!("expected serve")
+            };
+            assert!(!config.introspection, "{off}");
+        }
+        assert!(Cli::try_parse_from(["cellreg", "serve", "--introspection", "maybe"]).is_err());
     }
 }

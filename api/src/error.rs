@@ -14,6 +14,7 @@ use serde::Serialize;
 pub enum ErrorCode {
     BadUserInput,
     NotFound,
+    MethodNotAllowed,
     Forbidden,
     Unauthenticated,
     Conflict,
@@ -29,6 +30,7 @@ impl ErrorCode {
         match self {
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Forbidden => "FORBIDDEN",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Conflict => "CONFLICT",
@@ -44,6 +46,7 @@ impl ErrorCode {
         match self {
             Self::BadUserInput => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Conflict => StatusCode::CONFLICT,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod graphql;
 pub mod members;
 pub mod memberships;
+pub mod methods;
 pub mod organizations;
 pub mod page;
 pub mod plans;

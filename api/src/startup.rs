@@ -4,9 +4,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use actix_web::dev::{Server, ServerHandle};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::error::JsonPayloadError;
 use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::Next;
+use actix_web::mime::{self, Mime};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use sea_orm::DatabaseConnection;
 
@@ -98,6 +101,7 @@ impl Application {
         let schema = graphql::build_schema(Some(state.clone()));
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(plain_json_only))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -210,6 +214,78 @@ pub(crate) fn body_too_large(limit: usize) -> AppError {
     ))
 }
 
+/// Middleware: a body declared as some JSON other than plain UTF-8
+/// `application/json` (`application/json-patch+json`, `application/problem+json`,
+/// `charset=utf-16`, …) is refused 415 before any handler reads it. actix
+/// reads every `*/json` and `*+json` as JSON, and `JsonConfig` can only widen
+/// that, so the narrowing is done here, once for GraphQL and REST alike.
+/// Types that are no JSON at all are refused by `JsonConfig` (`json_error`).
+async fn plain_json_only(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if let Ok(Some(declared)) = actix_web::HttpMessage::mime_type(&req)
+        && reads_as_json(&declared)
+        && !is_plain_json(&declared)
+    {
+        let refusal = AppError::UnsupportedMediaType(
+            "request body must be sent as Content-Type: application/json (UTF-8)".to_owned(),
+        );
+        let response = actix_web::ResponseError::error_response(&refusal);
+        return Ok(req.into_response(response));
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_boxed_body)
+}
+
+/// What actix's JSON extractor would read as JSON.
+fn reads_as_json(declared: &Mime) -> bool {
+    declared.subtype() == mime::JSON || declared.suffix() == Some(mime::JSON)
+}
+
+/// `application/json`, with no parameter but an optional `charset=utf-8`
+/// (in any case).
+fn is_plain_json(declared: &Mime) -> bool {
+    declared.type_() == mime::APPLICATION
+        && declared.subtype() == mime::JSON
+        && declared.suffix().is_none()
+        && declared.params().all(|(name, value)| {
+            name == mime::CHARSET && value.as_str().eq_ignore_ascii_case("utf-8")
+        })
+}
+
 async fn not_found() -> actix_web::HttpResponse {
     Problem::new(ErrorCode::NotFound, "no such route").response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_utf8_json_is_json() {
+        for plain in [
+            "application/json",
+            "application/json; charset=utf-8",
+            "APPLICATION/JSON; Charset=\"UTF-8\"",
+        ] {
+            let declared: Mime = plain.parse().expect("media type");
+            assert!(is_plain_json(&declared), "{plain}");
+        }
+        for other in [
+            "application/json-patch+json",
+            "application/problem+json",
+            "application/json; charset=utf-16",
+            "application/json; charset=iso-8859-1",
+            "application/json; profile=x",
+            "text/json",
+        ] {
+            let declared: Mime = other.parse().expect("media type");
+            assert!(reads_as_json(&declared), "{other} reads as JSON to actix");
+            assert!(!is_plain_json(&declared), "{other}");
+        }
+        let text: Mime = "text/plain".parse().expect("media type");
+        assert!(!reads_as_json(&text), "left to JsonConfig");
+    }
 }

@@ -58,6 +58,17 @@ fn hs256(claims: &Value) -> String {
     )
 }
 
+/// A well-signed HS256 token whose header names an extension the recipient must understand.
+fn hs256_critical(claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::HS256);
+    header.crit = Some(vec!["exp".to_owned()]);
+    sign_with(
+        header,
+        claims,
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+}
+
 fn rs256(kid: &str, claims: &Value) -> String {
     let pem = std::fs::read(fixture("rsa-private.pem")).expect("fixture");
     let mut header = Header::new(Algorithm::RS256);
@@ -124,6 +135,7 @@ on_both_backends! {
                 "bad signature",
             ),
             ("unknown kid", rs256("rsa-1999", &claims()), "unknown key id"),
+            ("critical header extension", hs256_critical(&claims()), "critical header extensions are not supported"),
             ("lifetime too long", hs256(&with(json!({ "exp": now() + 30 * 86_400 }))), "token lifetime exceeds the maximum of 86400 s"),
             ("unknown role", hs256(&with(json!({ "role": "SUPERUSER" }))), "unknown role"),
             ("role in lower case", hs256(&with(json!({ "role": "admin" }))), "unknown role"),

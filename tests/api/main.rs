@@ -18,6 +18,7 @@ mod nested_scope;
 mod organizations;
 mod overload;
 mod plans;
+mod probes;
 mod rate_limits;
 mod reads;
 mod reorganization;

@@ -30,6 +30,8 @@ pub enum TokenError {
     TooLarge,
     #[error("malformed token")]
     Malformed,
+    #[error("critical header extensions are not supported")]
+    CriticalExtension,
     #[error("unsupported algorithm")]
     UnsupportedAlgorithm,
     #[error("unknown key id")]
@@ -112,6 +114,18 @@ fn now() -> u64 {
 struct RawHeader {
     alg: Option<serde_json::Value>,
     kid: Option<serde_json::Value>,
+    /// Extensions the sender says a recipient must understand (RFC 7515
+    /// §4.1.11); cellreg understands none, so any `crit`, even `null`,
+    /// refuses the token.
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<serde_json::Value>,
+}
+
+/// `Some` for a member that is there, whatever its value (`null` included).
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 impl JwtVerifier {
@@ -150,13 +164,17 @@ impl JwtVerifier {
         ) else {
             return Err(TokenError::Malformed);
         };
-        // Read alg and kid ourselves: jsonwebtoken cannot even parse `alg: none`,
-        // and an algorithm outside the allow-list deserves its own reason.
+        // Read alg, kid and crit ourselves: jsonwebtoken cannot even parse
+        // `alg: none`, ignores `crit`, and an algorithm outside the
+        // allow-list deserves its own reason.
         let header: RawHeader = URL_SAFE_NO_PAD
             .decode(header)
             .ok()
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .ok_or(TokenError::Malformed)?;
+        if header.crit.is_some() {
+            return Err(TokenError::CriticalExtension);
+        }
         let algorithm = header
             .alg
             .as_ref()
@@ -466,6 +484,36 @@ mod tests {
             Err(TokenError::TooLarge)
         );
         assert_eq!(verifier().verify(""), Err(TokenError::Missing));
+    }
+
+    #[test]
+    fn a_critical_header_extension_is_refused_even_when_signed() {
+        let signed = |header: String| {
+            let body = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header),
+                URL_SAFE_NO_PAD.encode(claims().to_string())
+            );
+            let signature = jsonwebtoken::crypto::sign(
+                body.as_bytes(),
+                &EncodingKey::from_secret(SECRET),
+                Algorithm::HS256,
+            )
+            .unwrap();
+            format!("{body}.{signature}")
+        };
+        let plain = signed(r#"{"alg":"HS256","typ":"JWT","b64":true}"#.to_owned());
+        assert!(verifier().verify(&plain).is_ok());
+        for crit in [r#"["exp"]"#, r#"["b64"]"#, "[]", "null"] {
+            let token = signed(format!(
+                r#"{{"alg":"HS256","typ":"JWT","crit":{crit},"b64":true}}"#
+            ));
+            assert_eq!(
+                verifier().verify(&token),
+                Err(TokenError::CriticalExtension),
+                "{crit}"
+            );
+        }
     }
 
     #[test]

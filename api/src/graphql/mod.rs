@@ -7,6 +7,7 @@ pub mod pagination;
 mod routes;
 pub mod scalars;
 pub mod storable;
+mod validation;
 mod websocket;
 
 use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, Object, Schema};
@@ -80,19 +81,27 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// The schema with its limits; with state when it will serve requests,
 /// without when it is only exported.
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let mut builder = Schema::build(
+    let mut builder = Schema::build_with_ignore_name_conflicts(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
+        [scalars::DATE_TIME],
     )
     .limit_depth(MAX_DEPTH)
     .limit_complexity(MAX_ROWS)
     .extension(limits::RequestLimits)
     .extension(storable::StorableText)
+    .extension(validation::StrictValidation)
     .limit_directives(MAX_DIRECTIVES)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .disable_suggestions();
     if let Some(state) = state {
+        if !state.config.introspection {
+            // `__schema` and `__type` leave the schema: asking for them is an
+            // unknown field, refused before execution. Suggestions are off
+            // in every mode, so no "Did you mean" gives names away either.
+            builder = builder.disable_introspection();
+        }
         builder = builder.data(state.db.clone()).data(state);
     }
     builder.finish()
@@ -133,11 +142,8 @@ impl RequestTime {
 }
 
 /// `asOf`, or the request's instant.
-pub fn as_of(
-    ctx: &Context<'_>,
-    as_of: Option<chrono::DateTime<chrono::Utc>>,
-) -> chrono::DateTime<chrono::Utc> {
-    as_of.unwrap_or_else(|| {
+pub fn as_of(ctx: &Context<'_>, as_of: Option<scalars::Instant>) -> chrono::DateTime<chrono::Utc> {
+    as_of.map(Into::into).unwrap_or_else(|| {
         ctx.data::<RequestTime>()
             .map_or_else(|_| crate::clock::now(), RequestTime::get)
     })

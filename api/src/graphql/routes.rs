@@ -7,19 +7,23 @@ use async_graphql::http::GraphiQLSource;
 use super::{AppSchema, websocket};
 use crate::auth::Ctx;
 use crate::error::AppError;
+use crate::methods;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/graphql")
+        methods::resource("/graphql", "GET, HEAD, POST")
             .route(web::post().to(execute))
             .route(
                 web::get()
                     .guard(guard::Header("upgrade", "websocket"))
                     .to(subscribe),
             )
-            .route(web::get().to(graphiql)),
+            .route(methods::get().to(graphiql)),
     )
-    .route("/graphql/schema.graphql", web::get().to(schema_sdl));
+    .service(
+        methods::resource("/graphql/schema.graphql", "GET, HEAD")
+            .route(methods::get().to(schema_sdl)),
+    );
 }
 
 /// Executes one operation. The body must be `application/json` and within

@@ -15,7 +15,7 @@ use crate::graphql::loaders::{
     EventId, History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
 };
 use crate::graphql::pagination::{MemberConnection, TransferEventConnection, connection, page_arg};
-use crate::graphql::scalars::Date;
+use crate::graphql::scalars::{Date, Instant};
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::organizations::graphql::{Organization, load_endpoint, load_visible};
 use crate::transfers::graphql::{EVENT_LIST, TransferEvent};
@@ -251,7 +251,7 @@ impl Member {
     async fn membership(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
     ) -> async_graphql::Result<Option<Membership>> {
         let key = MembershipsAt {
             member_id: self.view.model.id,
@@ -270,7 +270,7 @@ impl Member {
     async fn temporary_memberships(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
     ) -> async_graphql::Result<Vec<Membership>> {
         let key = MembershipsAt {
             member_id: self.view.model.id,
@@ -416,7 +416,7 @@ impl MemberQuery {
         let placed = service::current_placement(db, caller, &lookup, now)
             .await
             .map_err(|e| e.extend())?;
-        if let Some(placed) = placed {
+        if let service::CurrentPlacement::Placed(placed) = placed {
             let loaders = loaders(ctx)?;
             let key = MembershipsAt {
                 member_id: placed.member.model.id,
@@ -432,6 +432,9 @@ impl MemberQuery {
                 )
                 .await;
             return Ok(Some(Member::visible(placed.member)));
+        }
+        if let service::CurrentPlacement::Unseen = placed {
+            return Ok(None);
         }
         let found = service::find(db, caller, lookup)
             .await
@@ -520,7 +523,9 @@ impl MemberMutation {
             residence_cell_code: input.residence_cell_code,
             status: input.status.map(Into::into),
             official_on: input.official_on.map(|d| d.0),
-            effective_at: input.effective_at.map(crate::clock::truncate),
+            effective_at: input
+                .effective_at
+                .map(|at| crate::clock::truncate(at.into())),
             decision_ref: input.decision_ref,
         };
         let updated = update(db(ctx)?, caller, input)
@@ -545,7 +550,7 @@ pub struct UpdateMemberInput {
     /// Required when the status becomes OFFICIAL.
     official_on: Option<Date>,
     /// When REMOVED or DECEASED takes effect (default: now).
-    effective_at: Option<DateTime<Utc>>,
+    effective_at: Option<Instant>,
     /// The decision behind REMOVED or DECEASED.
     decision_ref: Option<String>,
 }

@@ -11,9 +11,9 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/members/{national_id}/membership",
-        web::get().to(membership),
+    cfg.service(
+        crate::methods::resource("/members/{national_id}/membership", "GET, HEAD")
+            .route(crate::methods::get().to(membership)),
     );
 }
 
@@ -22,6 +22,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[into_params(parameter_in = Query)]
 pub struct MembershipParams {
     /// RFC 3339 instant; default now.
+    #[serde(default, deserialize_with = "crate::clock::deserialize_instant")]
     pub as_of: Option<DateTime<Utc>>,
 }
 

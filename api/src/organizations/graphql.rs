@@ -14,6 +14,7 @@ use crate::graphql::loaders::{Children, OrganizationId, loader_error};
 use crate::graphql::pagination::{
     MembershipConnection, OrganizationConnection, connection, page_arg,
 };
+use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::members::graphql::Membership;
 use crate::memberships::read::MembershipFilter;
@@ -209,7 +210,7 @@ impl Organization {
     async fn members(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
         #[graphql(default_with = "Some(false)")] include_descendants: Option<bool>,
         kind: Option<crate::members::graphql::MembershipKind>,
         first: Option<i32>,
@@ -254,7 +255,7 @@ impl Organization {
     async fn member_count(
         &self,
         ctx: &Context<'_>,
-        as_of: Option<DateTime<Utc>>,
+        as_of: Option<Instant>,
         #[graphql(default_with = "Some(false)")] include_descendants: Option<bool>,
     ) -> async_graphql::Result<i32> {
         if !self.in_scope {
@@ -300,7 +301,7 @@ pub struct CreateOrganizationInput {
     kind: OrganizationKind,
     cell_type: Option<CellType>,
     parent_code: Option<String>,
-    established_at: Option<DateTime<Utc>>,
+    established_at: Option<Instant>,
 }
 
 #[derive(Default)]
@@ -386,7 +387,9 @@ impl OrganizationMutation {
             kind: input.kind.into(),
             cell_type: input.cell_type.map(Into::into),
             parent_code: input.parent_code,
-            established_at: input.established_at.map(crate::clock::truncate),
+            established_at: input
+                .established_at
+                .map(|at| crate::clock::truncate(at.into())),
         };
         let created = create(db(ctx)?, caller(ctx)?, input)
             .await

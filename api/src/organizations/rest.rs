@@ -13,9 +13,9 @@ use crate::page::Page;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/organizations/{code}/members",
-        web::get().to(active_members),
+    cfg.service(
+        crate::methods::resource("/organizations/{code}/members", "GET, HEAD")
+            .route(crate::methods::get().to(active_members)),
     );
 }
 

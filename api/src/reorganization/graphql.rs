@@ -1,9 +1,9 @@
 //! GraphQL for reorganization: `dissolveOrganization`.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 
 use super::dissolution::{Destination, Dissolve, Routing, dissolve};
+use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, parse_id};
 use crate::members::lookup::MemberRef;
 use crate::organizations::graphql::Organization;
@@ -23,7 +23,9 @@ impl ReorganizationMutation {
         let input = Dissolve {
             organization_code: input.organization_code,
             decision_ref: input.decision_ref,
-            effective_at: input.effective_at.map(crate::clock::truncate),
+            effective_at: input
+                .effective_at
+                .map(|at| crate::clock::truncate(at.into())),
             destinations: input
                 .transfers
                 .unwrap_or_default()
@@ -71,7 +73,7 @@ pub struct MemberDestination {
 pub struct DissolveInput {
     organization_code: String,
     decision_ref: String,
-    effective_at: Option<DateTime<Utc>>,
+    effective_at: Option<Instant>,
     /// Destinations of the cell's official members. Temporary activity in
     /// the cell simply ends.
     transfers: Option<Vec<MemberDestination>>,

@@ -11,21 +11,25 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::{ErrorCode, Problem};
+use crate::methods;
 use crate::state::AppState;
 
 /// How long `/readyz` waits for the database before calling it unavailable.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/readyz", web::get().to(readyz))
+    cfg.service(methods::resource("/healthz", "GET, HEAD").route(methods::get().to(healthz)))
+        .service(methods::resource("/readyz", "GET, HEAD").route(methods::get().to(readyz)))
         .service(
             web::scope("/api/v1")
                 .wrap(actix_web::middleware::from_fn(storable::refuse_nul))
                 .configure(crate::transfers::rest::configure)
                 .configure(crate::members::rest::configure)
                 .configure(crate::organizations::rest::configure)
-                .route("/openapi.json", web::get().to(openapi)),
+                .service(
+                    methods::resource("/openapi.json", "GET, HEAD")
+                        .route(methods::get().to(openapi)),
+                ),
         );
 }
 

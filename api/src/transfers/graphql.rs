@@ -10,6 +10,7 @@ use super::feed;
 use super::service::{self, TransferOutcome, TransferRequest};
 use crate::error::AppError;
 use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
+use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db};
 use crate::members::graphql::{EventRecord, Member, MembershipKind, load_member_of_event};
 use crate::members::lookup::MemberRef;
@@ -207,7 +208,7 @@ pub struct TransferInput {
     reason: TransferReason,
     decision_ref: Option<String>,
     /// Default: now.
-    effective_at: Option<DateTime<Utc>>,
+    effective_at: Option<Instant>,
 }
 
 impl From<TransferInput> for TransferRequest {
@@ -225,7 +226,9 @@ impl From<TransferInput> for TransferRequest {
             kind: input.kind.unwrap_or(MembershipKind::Official).into(),
             reason: input.reason.into(),
             decision_ref: input.decision_ref,
-            effective_at: input.effective_at.map(crate::clock::truncate),
+            effective_at: input
+                .effective_at
+                .map(|at| crate::clock::truncate(at.into())),
         }
     }
 }

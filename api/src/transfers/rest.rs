@@ -19,8 +19,12 @@ use crate::page::Page;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/transfer-events", web::post().to(submit_events))
-        .route("/events", web::get().to(feed));
+    cfg.service(
+        crate::methods::resource("/transfer-events", "POST").route(web::post().to(submit_events)),
+    )
+    .service(
+        crate::methods::resource("/events", "GET, HEAD").route(crate::methods::get().to(feed)),
+    );
 }
 
 /// One transfer, as in GraphQL's `TransferInput`.
@@ -43,6 +47,7 @@ pub struct TransferEventInput {
     pub reason: TransferReason,
     pub decision_ref: Option<String>,
     /// RFC 3339; default now.
+    #[serde(default, deserialize_with = "crate::clock::deserialize_instant")]
     pub effective_at: Option<DateTime<Utc>>,
 }
 
