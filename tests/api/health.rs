@@ -100,19 +100,31 @@ on_postgres! {
             "recovered: {answer}"
         );
         // The REST side answers a cut connection the same way: a problem, 503.
+        // The member exists, so 200 is the only healthy answer.
+        app.seed_district().await;
+        let membership = || {
+            app.client()
+                .get(app.url("/api/v1/members/001080000001/membership"))
+                .bearer_auth(app.admin_token())
+                .send()
+        };
+        let response = membership().await.expect("GET");
+        assert_eq!(response.status(), 200, "before the cut");
         database.terminate_connections().await;
-        let response = app
-            .client()
-            .get(app.url("/api/v1/members/001080000001/membership"))
-            .bearer_auth(app.admin_token())
-            .send()
-            .await
-            .expect("GET");
-        assert!(
-            response.status() == 404 || response.status() == 503,
-            "REST after a cut: {}",
-            response.status()
-        );
+        // Every pooled connection served a request moments ago, and the pool
+        // checks only those idle for seconds: the next request meets a cut one.
+        let response = membership().await.expect("GET");
+        assert_eq!(response.status(), 503, "REST right after a cut");
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let body: Value = response.json().await.expect("problem JSON");
+        assert_eq!(body["code"], "UNAVAILABLE", "{body}");
+        // The other cut connections fail one request each at most, then it recovers.
+        for _ in 1..pool_size {
+            let status = membership().await.expect("GET").status();
+            assert!(status == 200 || status == 503, "REST after a cut: {status}");
+        }
+        assert_eq!(membership().await.expect("GET").status(), 200, "recovered");
         app.tear_down().await;
         database.drop().await;
     }
