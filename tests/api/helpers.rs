@@ -36,14 +36,54 @@ macro_rules! on_both_backends {
 
             async fn body($arg: $fixture) $body
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                crate::helpers::run::<$fixture, _, _>(crate::helpers::Backend::Sqlite, body).await
-            }
+            register_e2e_test!(sqlite, false, || {
+                Box::pin(crate::helpers::run::<$fixture, _, _>(crate::helpers::Backend::Sqlite, body))
+            });
+            register_e2e_test!(postgres, true, || {
+                Box::pin(crate::helpers::run::<$fixture, _, _>(crate::helpers::Backend::Postgres, body))
+            });
+        }
+    };
+}
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                crate::helpers::run::<$fixture, _, _>(crate::helpers::Backend::Postgres, body).await
+/// Declares a test that only PostgreSQL can run (named `NAME`, as before it
+/// had a backend of its own): its fixture is set up on PostgreSQL alone.
+macro_rules! on_postgres {
+    ($(#[$meta:meta])* async fn $name:ident($arg:ident : $fixture:ty) $body:block) => {
+        $(#[$meta])*
+        async fn $name($arg: $fixture) $body
+
+        register_e2e_test!($name, true, || {
+            Box::pin(crate::helpers::run::<$fixture, _, _>(crate::helpers::Backend::Postgres, $name))
+        });
+    };
+}
+
+/// Declares a test that needs no database server of its own.
+macro_rules! e2e_test {
+    ($(#[$meta:meta])* async fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        async fn $name() $body
+
+        register_e2e_test!($name, false, || Box::pin($name()));
+    };
+    ($(#[$meta:meta])* fn $name:ident() $body:block) => {
+        $(#[$meta])*
+        fn $name() $body
+
+        register_e2e_test!($name, false, || Box::pin(async { $name() }));
+    };
+}
+
+/// Registers one trial with the harness, named after the enclosing module and `$leaf`.
+macro_rules! register_e2e_test {
+    ($leaf:ident, $needs_postgres:expr, $start:expr) => {
+        inventory::submit! {
+            crate::harness::E2eTest {
+                module: module_path!(),
+                leaf: stringify!($leaf),
+                needs_postgres: $needs_postgres,
+                start: $start,
             }
         }
     };
@@ -57,9 +97,7 @@ where
     B: FnOnce(F) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(database) = TestDatabase::create(backend).await else {
-        return;
-    };
+    let database = TestDatabase::create(backend).await;
     let fixture = F::set_up(&database).await;
     let outcome = tokio::spawn(body(fixture.clone())).await;
     fixture.tear_down().await;
@@ -86,40 +124,30 @@ pub struct TestDatabase {
     postgres: Option<(String, String)>,
 }
 
-fn postgres_required() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var("CELLREG_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+/// The PostgreSQL server the tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned())
 }
 
 impl TestDatabase {
-    /// A fresh, empty database. `None` only when PostgreSQL is unreachable and
-    /// not required; under CI=true an unreachable PostgreSQL fails the test.
-    pub async fn create(backend: Backend) -> Option<Self> {
+    /// A fresh, empty database. The harness runs a PostgreSQL test only when
+    /// the server answered it, so failing to reach it here is a failure.
+    pub async fn create(backend: Backend) -> Self {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         match backend {
             Backend::Sqlite => {
                 let file = std::env::temp_dir().join(format!("cellreg-test-{unique}.db"));
-                Some(Self {
+                Self {
                     url: format!("sqlite://{}?mode=rwc", file.display()),
                     sqlite_file: Some(file),
                     postgres: None,
-                })
+                }
             }
             Backend::Postgres => {
-                let admin_url = std::env::var("TEST_DATABASE_URL")
-                    .unwrap_or_else(|_| DEFAULT_POSTGRES_ADMIN_URL.to_owned());
-                let admin = match Database::connect(&admin_url).await {
-                    Ok(admin) => admin,
-                    Err(err) if !postgres_required() => {
-                        eprintln!(
-                            "PostgreSQL unreachable ({err}); skipping the PostgreSQL run (CI=true makes this a failure)"
-                        );
-                        return None;
-                    }
-                    Err(err) => panic!(
-                        "PostgreSQL is required (CI=true) but unreachable at TEST_DATABASE_URL: {err}"
-                    ),
-                };
+                let admin_url = postgres_admin_url();
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("PostgreSQL answered the harness, but not this test");
                 let name = format!("cellreg_test_{unique}");
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
@@ -128,11 +156,11 @@ impl TestDatabase {
                 let _ = admin.close().await;
                 let mut url = url::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
                 url.set_path(&name);
-                Some(Self {
+                Self {
                     url: url.to_string(),
                     sqlite_file: None,
                     postgres: Some((admin_url, name)),
-                })
+                }
             }
         }
     }

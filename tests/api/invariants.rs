@@ -8,8 +8,10 @@ use entity::enums::{
 };
 use entity::{audit_log, member, membership, organization, transfer_event};
 use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::error::ErrorKind;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, Set, SqlErr,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    RuntimeErr, Set, Statement,
 };
 
 use crate::helpers::TestDatabase;
@@ -157,11 +159,51 @@ async fn seed(db: &DatabaseConnection) -> Seed {
     }
 }
 
-fn is_unique_violation(result: Result<impl std::fmt::Debug, DbErr>) -> bool {
-    matches!(
-        result.map_err(|err| err.sql_err()),
-        Err(Some(SqlErr::UniqueConstraintViolation(_)))
-    )
+/// Asserts that the database itself refused a write, with the kind of rule
+/// expected, and that the rule names `naming`: a column of the constraint, or
+/// the trigger's message. SQLite states the rule in its message; PostgreSQL
+/// names the constraint or index, whose definition is read back.
+async fn assert_refused<T: std::fmt::Debug>(
+    db: &DatabaseConnection,
+    result: Result<T, DbErr>,
+    kind: ErrorKind,
+    naming: &str,
+) {
+    let err = result.expect_err("the database refuses the write");
+    let driver = match &err {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            match sqlx.as_ref() {
+                sea_orm::sqlx::Error::Database(driver) => driver,
+                _ => panic!("refused, but not by a rule of the database: {err}"),
+            }
+        }
+        _ => panic!("refused, but not by the database: {err}"),
+    };
+    let rule = match (driver.constraint(), driver.table()) {
+        (Some(name), Some(table)) => {
+            let definition = db
+                .query_one_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT coalesce(\
+                       (SELECT pg_get_constraintdef(oid) FROM pg_constraint \
+                        WHERE conname = $1 AND conrelid = $2::regclass), \
+                       pg_get_indexdef(to_regclass(quote_ident($1)))) AS rule",
+                    [name.into(), table.into()],
+                ))
+                .await
+                .expect("read the constraint back")
+                .expect("a row");
+            definition
+                .try_get::<String>("", "rule")
+                .expect("the constraint's definition")
+        }
+        _ => driver.message().to_owned(),
+    };
+    assert_eq!(driver.kind(), kind, "{err} ({rule})");
+    assert!(
+        rule.contains(naming),
+        "refused by another rule than {naming:?}: {err} ({rule})"
+    );
 }
 
 on_both_backends! {
@@ -171,8 +213,9 @@ on_both_backends! {
         let t0 = now();
         insert_membership(&db, seed.member.id, seed.cell_a.id, seed.admission.id, t0).await.expect("first open membership");
 
+        // The partial unique index refuses a second open OFFICIAL membership.
         let second = insert_membership(&db, seed.member.id, seed.cell_b.id, seed.admission.id, t0).await;
-        assert!(is_unique_violation(second), "the partial unique index refuses a second open OFFICIAL membership");
+        assert_refused(&db, second, ErrorKind::UniqueViolation, "member_id").await;
         assert_eq!(membership::Entity::find().all(&db).await.expect("read").len(), 1);
     }
 }
@@ -198,10 +241,10 @@ on_both_backends! {
         let db = migrated(&database).await;
         let seed = seed(&db).await;
         let same_submitter = insert_event(&db, 2, "agency-a", "admission-1", seed.member.id, seed.cell_b.id).await;
-        assert!(is_unique_violation(same_submitter), "(submitter, external_id) is unique");
+        assert_refused(&db, same_submitter, ErrorKind::UniqueViolation, "external_id").await;
         insert_event(&db, 2, "agency-b", "admission-1", seed.member.id, seed.cell_b.id).await.expect("another submitter's namespace");
         let same_sequence = insert_event(&db, 2, "agency-c", "other", seed.member.id, seed.cell_b.id).await;
-        assert!(is_unique_violation(same_sequence), "feed sequences are unique");
+        assert_refused(&db, same_sequence, ErrorKind::UniqueViolation, "sequence").await;
     }
 }
 
@@ -209,9 +252,13 @@ on_both_backends! {
     async fn codes_national_ids_and_party_cards_are_unique(database: TestDatabase) {
         let db = migrated(&database).await;
         let seed = seed(&db).await;
-        assert!(is_unique_violation(insert_organization(&db, "SL.BL.A", OrganizationKind::Cell, Some(&seed.commune)).await));
-        assert!(is_unique_violation(insert_member(&db, "001234567890", None).await));
-        assert!(is_unique_violation(insert_member(&db, "009999999999", Some("PC-1")).await));
+        // Elsewhere in the tree, so that only the code collides, not the path.
+        let same_code = insert_organization(&db, &seed.cell_a.code, OrganizationKind::Cell, None).await;
+        assert_refused(&db, same_code, ErrorKind::UniqueViolation, "code").await;
+        let same_national_id = insert_member(&db, &seed.member.national_id, None).await;
+        assert_refused(&db, same_national_id, ErrorKind::UniqueViolation, "national_id").await;
+        let same_card = insert_member(&db, "009999999999", Some("PC-1")).await;
+        assert_refused(&db, same_card, ErrorKind::UniqueViolation, "party_card_number").await;
         // Members without a party card do not collide with each other.
         insert_member(&db, "001111111111", None).await.expect("no card");
         insert_member(&db, "002222222222", None).await.expect("no card either");
@@ -222,21 +269,33 @@ on_both_backends! {
     async fn foreign_keys_are_enforced(database: TestDatabase) {
         let db = migrated(&database).await;
         let seed = seed(&db).await;
+        // SQLite does not say which foreign key; PostgreSQL's definition names its column.
         let orphan = insert_membership(&db, 999_999, seed.cell_a.id, seed.admission.id, now()).await;
-        assert!(
-            matches!(orphan.map_err(|err| err.sql_err()), Err(Some(SqlErr::ForeignKeyConstraintViolation(_)))),
-            "a membership of an unknown member is refused"
-        );
-        let result = organization::Entity::delete_by_id(seed.cell_a.id).exec(&db).await;
-        assert!(result.is_err(), "an organization referenced by events cannot be deleted");
+        assert_refused(&db, orphan, ErrorKind::ForeignKeyViolation, "FOREIGN KEY").await;
+        // An organization referenced by events cannot be deleted. SQLite carries out
+        // ON DELETE RESTRICT as a trigger would, so its error is a trigger's (1811),
+        // not a foreign key's (787), with the same message.
+        let referenced = organization::Entity::delete_by_id(seed.cell_a.id).exec(&db).await;
+        let restrict = match db.get_database_backend() {
+            DbBackend::Sqlite => ErrorKind::Other,
+            _ => ErrorKind::ForeignKeyViolation,
+        };
+        assert_refused(&db, referenced, restrict, "FOREIGN KEY").await;
     }
 }
 
 on_both_backends! {
     async fn a_national_id_must_have_twelve_characters(database: TestDatabase) {
         let db = migrated(&database).await;
-        assert!(insert_member(&db, "12345", None).await.is_err());
-        assert!(insert_member(&db, "1234567890123", None).await.is_err());
+        let short = insert_member(&db, "12345", None).await;
+        assert_refused(&db, short, ErrorKind::CheckViolation, "national_id").await;
+        // PostgreSQL refuses a thirteenth character by the column's type before the
+        // CHECK; SQLite ignores declared lengths, and the CHECK refuses it.
+        let long = insert_member(&db, "1234567890123", None).await;
+        match db.get_database_backend() {
+            DbBackend::Postgres => assert_refused(&db, long, ErrorKind::Other, "character varying(12)").await,
+            _ => assert_refused(&db, long, ErrorKind::CheckViolation, "national_id").await,
+        }
     }
 }
 
@@ -246,7 +305,7 @@ on_both_backends! {
         let seed = seed(&db).await;
         let mut commune: organization::ActiveModel = seed.commune.into();
         commune.cell_type = Set(Some(CellType::Agency));
-        assert!(commune.update(&db).await.is_err());
+        assert_refused(&db, commune.update(&db).await, ErrorKind::CheckViolation, "cell_type").await;
     }
 }
 
@@ -259,7 +318,8 @@ on_both_backends! {
         let mut dissolving: organization::ActiveModel = seed.cell_a.clone().into();
         dissolving.status = Set(OrganizationStatus::Dissolved);
         dissolving.dissolved_at = Set(Some(now()));
-        assert!(dissolving.update(&db).await.is_err(), "a cell with an open membership cannot be dissolved");
+        let refused = dissolving.update(&db).await;
+        assert_refused(&db, refused, ErrorKind::Other, "an organization with open memberships cannot be dissolved").await;
 
         let mut dissolving: organization::ActiveModel = seed.cell_b.clone().into();
         dissolving.status = Set(OrganizationStatus::Dissolved);
@@ -269,9 +329,9 @@ on_both_backends! {
         let other = insert_member(&db, "003333333333", None).await.expect("member");
         let event = insert_event(&db, 2, "agency-a", "admission-2", other.id, seed.cell_b.id).await.expect("event");
         let into_dissolved = insert_membership(&db, other.id, seed.cell_b.id, event.id, now()).await;
-        assert!(into_dissolved.is_err(), "no open membership in a dissolved cell");
+        assert_refused(&db, into_dissolved, ErrorKind::Other, "an open membership needs an active cell").await;
         let into_committee = insert_membership(&db, other.id, seed.commune.id, event.id, now()).await;
-        assert!(into_committee.is_err(), "no open membership in a committee");
+        assert_refused(&db, into_committee, ErrorKind::Other, "an open membership needs an active cell").await;
     }
 }
 
@@ -298,9 +358,12 @@ on_both_backends! {
 
         let mut tampered: audit_log::ActiveModel = row.clone().into();
         tampered.outcome = Set("DENIED".to_owned());
-        assert!(tampered.update(&db).await.is_err(), "UPDATE refused");
-        assert!(audit_log::Entity::delete_by_id(row.seq).exec(&db).await.is_err(), "DELETE refused");
-        assert!(db.execute_unprepared("DELETE FROM audit_log").await.is_err(), "bulk DELETE refused");
+        let append_only = "audit_log is append-only";
+        assert_refused(&db, tampered.update(&db).await, ErrorKind::Other, append_only).await;
+        let delete = audit_log::Entity::delete_by_id(row.seq).exec(&db).await;
+        assert_refused(&db, delete, ErrorKind::Other, append_only).await;
+        let bulk_delete = db.execute_unprepared("DELETE FROM audit_log").await;
+        assert_refused(&db, bulk_delete, ErrorKind::Other, append_only).await;
         assert_eq!(audit_log::Entity::find().all(&db).await.expect("read"), vec![row]);
     }
 }

@@ -1,9 +1,11 @@
 //! cellreg's end-to-end tests: each starts the real server on port 0 against a
 //! fresh database of its own (SQLite, and PostgreSQL when reachable; required
-//! when CI=true) and speaks to it over HTTP.
+//! when CI=true) and speaks to it over HTTP. The harness is our own
+//! (harness.rs), so that a PostgreSQL run that cannot be made is reported.
 
 #[macro_use]
 mod helpers;
+mod harness;
 
 mod audit;
 mod auth;
@@ -29,3 +31,7 @@ mod startup;
 mod subscriptions;
 mod text_with_nul;
 mod transfers;
+
+fn main() {
+    harness::main()
+}

@@ -130,9 +130,16 @@ on_both_backends! {
         let cursor = members["data"]["members"]["pageInfo"]["endCursor"].clone();
         let answer = app.graphql("query($after: String) { organizations(after: $after) { totalCount } }", json!({ "after": cursor })).await;
         assert_eq!(error_code(&answer), Some("BAD_USER_INPUT"), "{answer}");
-        // Absent `first` means 50.
-        let answer = app.graphql("{ organizations { edges { cursor } } }", json!({})).await;
-        assert_eq!(answer["data"]["organizations"]["edges"].as_array().expect("edges").len(), 7);
+        // Absent `first` means 50: 7 + 51 organizations, so the default is what stops the page.
+        bulk_cells(&app, "SL.BL", 51).await;
+        let answer = app.graphql("{ organizations { totalCount edges { cursor } pageInfo { hasNextPage } } }", json!({})).await;
+        assert_eq!(answer["data"]["organizations"]["totalCount"], 58, "{answer}");
+        assert_eq!(answer["data"]["organizations"]["edges"].as_array().expect("edges").len(), 50);
+        assert_eq!(answer["data"]["organizations"]["pageInfo"]["hasNextPage"], true);
+        // A larger `first` is honoured: 50 is a default, not a cap.
+        let answer = app.graphql("{ organizations(first: 58) { edges { cursor } pageInfo { hasNextPage } } }", json!({})).await;
+        assert_eq!(answer["data"]["organizations"]["edges"].as_array().expect("edges").len(), 58, "{answer}");
+        assert_eq!(answer["data"]["organizations"]["pageInfo"]["hasNextPage"], false);
     }
 }
 

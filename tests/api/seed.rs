@@ -146,44 +146,45 @@ on_both_backends! {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_seed_builds_the_same_registry() {
-    type People = Vec<(String, String, Option<i64>)>;
-    async fn people(seed_number: u64) -> People {
-        use entity::member;
-        use sea_orm::{EntityTrait, QueryOrder};
-        let found: Arc<Mutex<People>> = Arc::default();
-        let sink = found.clone();
-        crate::helpers::run::<crate::helpers::TestDatabase, _, _>(
-            crate::helpers::Backend::Sqlite,
-            |database| async move {
-                let db = database.connect().await;
-                api::database::prepare(&db, "test", true)
-                    .await
-                    .expect("migrate");
-                seed::demo(&db, seed_number, false, |_| {})
-                    .await
-                    .expect("seed");
-                let rows = member::Entity::find()
-                    .order_by_asc(member::Column::Id)
-                    .all(&db)
-                    .await
-                    .expect("members");
-                *sink.lock().expect("lock") = rows
-                    .into_iter()
-                    .map(|m| (m.national_id, m.full_name, m.residence_cell_id))
-                    .collect();
-            },
-        )
-        .await;
-        found.lock().expect("lock").clone()
+e2e_test! {
+    async fn the_same_seed_builds_the_same_registry() {
+        type People = Vec<(String, String, Option<i64>)>;
+        async fn people(seed_number: u64) -> People {
+            use entity::member;
+            use sea_orm::{EntityTrait, QueryOrder};
+            let found: Arc<Mutex<People>> = Arc::default();
+            let sink = found.clone();
+            crate::helpers::run::<crate::helpers::TestDatabase, _, _>(
+                crate::helpers::Backend::Sqlite,
+                |database| async move {
+                    let db = database.connect().await;
+                    api::database::prepare(&db, "test", true)
+                        .await
+                        .expect("migrate");
+                    seed::demo(&db, seed_number, false, |_| {})
+                        .await
+                        .expect("seed");
+                    let rows = member::Entity::find()
+                        .order_by_asc(member::Column::Id)
+                        .all(&db)
+                        .await
+                        .expect("members");
+                    *sink.lock().expect("lock") = rows
+                        .into_iter()
+                        .map(|m| (m.national_id, m.full_name, m.residence_cell_id))
+                        .collect();
+                },
+            )
+            .await;
+            found.lock().expect("lock").clone()
+        }
+        let first = people(11).await;
+        assert!(first.len() > 1_500, "{}", first.len());
+        assert_eq!(
+            first,
+            people(11).await,
+            "same seed, same people in the same cells"
+        );
+        assert_ne!(first, people(12).await, "another seed, other people");
     }
-    let first = people(11).await;
-    assert!(first.len() > 1_500, "{}", first.len());
-    assert_eq!(
-        first,
-        people(11).await,
-        "same seed, same people in the same cells"
-    );
-    assert_ne!(first, people(12).await, "another seed, other people");
 }

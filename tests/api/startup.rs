@@ -16,23 +16,24 @@ on_both_backends! {
     }
 }
 
-#[tokio::test]
-async fn an_unreachable_database_stops_start_up_naming_it_without_its_password() {
-    let url = DatabaseUrl::parse("postgres://cellreg:hunter2@127.0.0.1:1/cellreg").expect("URL");
-    let err = Application::build(Config::new(url))
-        .await
-        .err()
-        .expect("start-up fails")
-        .to_string();
-    assert!(
-        err.starts_with(
-            "cannot connect to the database at postgres://cellreg:***@127.0.0.1:1/cellreg"
-        ),
-        "{err}"
-    );
-    assert!(!err.contains("hunter2"), "{err}");
-    assert!(
-        err.contains("Connection refused"),
-        "names the concrete cause: {err}"
-    );
+e2e_test! {
+    async fn an_unreachable_database_stops_start_up_naming_it_without_its_password() {
+        let url = DatabaseUrl::parse("postgres://cellreg:hunter2@127.0.0.1:1/cellreg").expect("URL");
+        let err = Application::build(Config::new(url))
+            .await
+            .err()
+            .expect("start-up fails")
+            .to_string();
+        assert!(
+            err.starts_with(
+                "cannot connect to the database at postgres://cellreg:***@127.0.0.1:1/cellreg"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(
+            err.contains("Connection refused"),
+            "names the concrete cause: {err}"
+        );
+    }
 }
