@@ -47,6 +47,16 @@ impl<T> PageOf<T> {
         }
     }
 
+    /// Keeps the items `keep` turns into something; the counts stay those
+    /// of the query (a dropped item is one the query should not have found).
+    pub fn filter_map<U>(self, keep: impl FnMut(T) -> Option<U>) -> PageOf<U> {
+        PageOf {
+            items: self.items.into_iter().filter_map(keep).collect(),
+            total: self.total,
+            has_next: self.has_next,
+        }
+    }
+
     /// Pages a list already in key order, in memory.
     pub fn slice(all: Vec<T>, page: Page, key: impl Fn(&T) -> i64) -> Self {
         let total = all.len() as u64;

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod graphql;
 pub mod jwt;
 pub mod keys;
+pub mod policy;
 pub mod rate;
 
 use async_graphql::Enum;

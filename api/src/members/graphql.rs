@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use entity::{membership, transfer_event};
 
 use super::list::{self, MemberFilter};
-use super::lookup::{self as service, MemberLookup, MemberRef, MemberView};
+use super::lookup::{self as service, MemberIdentity, MemberLookup, MemberRef, MemberView};
 use super::registration::{self, RegisterMember};
 use super::update::{UpdateMember, update};
+use crate::auth::policy::{Subtree, Visible};
 use crate::error::AppError;
 use crate::graphql::loaders::{
     EventId, History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
@@ -46,54 +47,78 @@ pub enum MembershipKind {
 /// A party member, with personal data masked for roles without access to it.
 ///
 /// Reached through an event or a membership of the caller's subtree after
-/// the member has left it, a member is shown as that event found them
-/// (`Snapshot`): identity only, never their life after leaving.
-pub struct Member {
-    view: MemberView,
-    snapshot: Option<Snapshot>,
-}
+/// the member has left it, a member is shown as that event recorded them
+/// (`Sight::Recorded`): identity only, never their life after leaving. Built
+/// only from what the access policy sealed (`Visible`) or from that record.
+pub struct Member(Sight);
 
-/// What an event recorded of the member it moved.
-struct Snapshot {
-    full_name: String,
-    status: entity::enums::MemberStatus,
+enum Sight {
+    Full(MemberView),
+    Recorded {
+        identity: MemberIdentity,
+        full_name: String,
+        status: entity::enums::MemberStatus,
+        admitted_on: Option<chrono::NaiveDate>,
+    },
 }
 
 impl Member {
     /// A member the caller may see where they are now.
     pub fn visible(view: MemberView) -> Self {
-        Self {
-            view,
-            snapshot: None,
+        Self(Sight::Full(view))
+    }
+
+    fn member_id(&self) -> i64 {
+        match &self.0 {
+            Sight::Full(view) => view.model.id,
+            Sight::Recorded { identity, .. } => identity.id,
         }
     }
 
-    /// Whether the caller sees only what an event recorded of this member.
-    fn detached(&self) -> bool {
-        self.snapshot.is_some()
+    /// The full record, when the caller sees the member where they are now.
+    fn full(&self) -> Option<&MemberView> {
+        match &self.0 {
+            Sight::Full(view) => Some(view),
+            Sight::Recorded { .. } => None,
+        }
     }
 }
 
-/// Whether the caller may see the member where they are now: their latest
-/// OFFICIAL membership lies in the caller's scope (or the caller has none).
-async fn visible_now(ctx: &Context<'_>, member_id: i64) -> async_graphql::Result<bool> {
+/// The member as the policy lets this caller see them where they are now:
+/// by the cell of their latest OFFICIAL membership, through the loaders.
+async fn seal(
+    ctx: &Context<'_>,
+    member: entity::member::Model,
+) -> async_graphql::Result<Option<Visible<entity::member::Model>>> {
     let caller = caller(ctx)?;
-    if caller.principal.scope.is_none() {
-        return Ok(true);
-    }
     let loaders = loaders(ctx)?;
-    let latest = loaders
-        .load_one(LatestOfficial(member_id))
-        .await
-        .map_err(loader_error)?;
-    let cell = match latest {
-        Some(latest) => loaders
-            .load_one(OrganizationId(latest.organization_id))
-            .await
-            .map_err(loader_error)?,
+    let cell = match caller.principal.scope {
         None => None,
+        Some(_) => match loaders
+            .load_one(LatestOfficial(member.id))
+            .await
+            .map_err(loader_error)?
+        {
+            Some(latest) => loaders
+                .load_one(OrganizationId(latest.organization_id))
+                .await
+                .map_err(loader_error)?,
+            None => None,
+        },
     };
-    Ok(service::member_visible(caller, cell.as_ref()))
+    Ok(caller.principal.member(member, cell.as_ref()))
+}
+
+/// The member a mutation of the caller's just wrote, as they may see it.
+pub async fn written_member(
+    ctx: &Context<'_>,
+    member: entity::member::Model,
+) -> async_graphql::Result<Member> {
+    let caller = caller(ctx)?;
+    let sealed = seal(ctx, member)
+        .await?
+        .ok_or_else(|| AppError::NotFound("member").extend())?;
+    Ok(Member::visible(MemberView::new(sealed, caller)))
 }
 
 /// A member by id through the request's loaders, if the caller may see them.
@@ -109,15 +134,14 @@ pub async fn load_visible_member(
     else {
         return Ok(None);
     };
-    if !visible_now(ctx, id).await? {
-        return Ok(None);
-    }
-    Ok(Some(Member::visible(MemberView::new(found, caller))))
+    Ok(seal(ctx, found)
+        .await?
+        .map(|sealed| Member::visible(MemberView::new(sealed, caller))))
 }
 
 /// The member an event moved, for a caller who sees the event: in full if
-/// the caller sees the member where they are now, else as the event found
-/// them. `event_id` names the event whose record is shown.
+/// the caller sees the member where they are now, else as the event
+/// recorded them.
 pub async fn load_member_of_event(
     ctx: &Context<'_>,
     member_id: i64,
@@ -130,8 +154,11 @@ pub async fn load_member_of_event(
         .await
         .map_err(loader_error)?
         .ok_or_else(|| AppError::NotFound("member").extend())?;
-    if visible_now(ctx, member_id).await? {
-        return Ok(Member::visible(MemberView::new(found, caller)));
+    let identity = MemberIdentity::new(&found, caller);
+    let (name_now, status_now, admitted_on) =
+        (found.full_name.clone(), found.status, found.admitted_on);
+    if let Some(sealed) = seal(ctx, found).await? {
+        return Ok(Member::visible(MemberView::new(sealed, caller)));
     }
     let recorded = match event {
         EventRecord::Loaded(event) => event.clone(),
@@ -141,16 +168,13 @@ pub async fn load_member_of_event(
             .map_err(loader_error)?
             .ok_or_else(|| AppError::NotFound("transfer event").extend())?,
     };
-    let snapshot = Snapshot {
-        full_name: recorded
-            .member_full_name
-            .unwrap_or_else(|| found.full_name.clone()),
-        status: recorded.member_status.unwrap_or(found.status),
-    };
-    Ok(Member {
-        view: MemberView::new(found, caller),
-        snapshot: Some(snapshot),
-    })
+    Ok(Member(Sight::Recorded {
+        identity,
+        // Events written before the record was kept fall back to the member now.
+        full_name: recorded.member_full_name.unwrap_or(name_now),
+        status: recorded.member_status.unwrap_or(status_now),
+        admitted_on,
+    }))
 }
 
 /// The event whose record of a member is shown: at hand, or by id.
@@ -171,9 +195,9 @@ async fn visible_memberships(
         .map_err(loader_error)?;
     Ok(rows
         .into_iter()
-        .filter(|m| {
-            orgs.get(&OrganizationId(m.organization_id))
-                .is_some_and(|org| caller.principal.sees_path(&org.path))
+        .filter_map(|m| {
+            let cell = orgs.get(&OrganizationId(m.organization_id))?;
+            caller.principal.membership(m, cell)
         })
         .map(Membership)
         .collect())
@@ -182,56 +206,53 @@ async fn visible_memberships(
 #[Object]
 impl Member {
     async fn id(&self) -> ID {
-        ID(self.view.model.id.to_string())
+        ID(self.member_id().to_string())
     }
 
     /// 12-digit citizen ID. Masked (all but the last 4 digits) for roles without personal-data access.
     async fn national_id(&self) -> String {
-        self.view.national_id()
+        match &self.0 {
+            Sight::Full(view) => view.national_id(),
+            Sight::Recorded { identity, .. } => identity.national_id.clone(),
+        }
     }
 
     /// Null for a member shown only as an event of the caller's subtree recorded them.
     async fn party_card_number(&self) -> Option<&str> {
-        if self.detached() {
-            return None;
-        }
-        self.view.model.party_card_number.as_deref()
+        self.full()?.model.party_card_number.as_deref()
     }
 
     /// For a member who has left the caller's subtree: the name the event recorded.
     async fn full_name(&self) -> &str {
-        match &self.snapshot {
-            Some(snapshot) => &snapshot.full_name,
-            None => &self.view.model.full_name,
+        match &self.0 {
+            Sight::Full(view) => &view.model.full_name,
+            Sight::Recorded { full_name, .. } => full_name,
         }
     }
 
     /// Null for roles without personal-data access, and for a member who
     /// has left the caller's subtree.
     async fn birth_date(&self) -> Option<Date> {
-        if self.detached() {
-            return None;
-        }
-        self.view.birth_date().map(Date)
+        self.full()?.birth_date().map(Date)
     }
 
     async fn admitted_on(&self) -> Option<Date> {
-        self.view.model.admitted_on.map(Date)
+        match &self.0 {
+            Sight::Full(view) => view.model.admitted_on.map(Date),
+            Sight::Recorded { admitted_on, .. } => admitted_on.map(Date),
+        }
     }
 
     /// Null for a member who has left the caller's subtree.
     async fn official_on(&self) -> Option<Date> {
-        if self.detached() {
-            return None;
-        }
-        self.view.model.official_on.map(Date)
+        self.full()?.model.official_on.map(Date)
     }
 
     /// For a member who has left the caller's subtree: the status the event recorded.
     async fn status(&self) -> MemberStatus {
-        match &self.snapshot {
-            Some(snapshot) => snapshot.status.into(),
-            None => self.view.model.status.into(),
+        match &self.0 {
+            Sight::Full(view) => view.model.status.into(),
+            Sight::Recorded { status, .. } => (*status).into(),
         }
     }
 
@@ -241,9 +262,9 @@ impl Member {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Organization>> {
-        match self.view.model.residence_cell_id {
-            Some(id) if !self.detached() => load_visible(ctx, id).await,
-            _ => Ok(None),
+        match self.full().and_then(|view| view.model.residence_cell_id) {
+            Some(id) => load_visible(ctx, id).await,
+            None => Ok(None),
         }
     }
 
@@ -254,7 +275,7 @@ impl Member {
         as_of: Option<Instant>,
     ) -> async_graphql::Result<Option<Membership>> {
         let key = MembershipsAt {
-            member_id: self.view.model.id,
+            member_id: self.member_id(),
             as_of: crate::graphql::as_of(ctx, as_of),
             kind: Some(entity::enums::MembershipKind::Official),
         };
@@ -273,7 +294,7 @@ impl Member {
         as_of: Option<Instant>,
     ) -> async_graphql::Result<Vec<Membership>> {
         let key = MembershipsAt {
-            member_id: self.view.model.id,
+            member_id: self.member_id(),
             as_of: crate::graphql::as_of(ctx, as_of),
             kind: Some(entity::enums::MembershipKind::Temporary),
         };
@@ -288,7 +309,7 @@ impl Member {
     /// Every membership, oldest first (those in cells the caller may see).
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Membership>> {
         let rows = loaders(ctx)?
-            .load_one(History(self.view.model.id))
+            .load_one(History(self.member_id()))
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
@@ -307,7 +328,7 @@ impl Member {
         let page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
         // Through the loader: a list of members pages all their events at once.
         let key = crate::graphql::loaders::TransfersPage {
-            member: MemberId(self.view.model.id),
+            member: MemberId(self.member_id()),
             scope: caller(ctx)?.principal.scope_range(),
             page,
         };
@@ -316,18 +337,26 @@ impl Member {
             .await
             .map_err(loader_error)?
             .unwrap_or_else(crate::page::PageOf::empty);
+        // The loader's query kept the events touching the caller's scope.
+        let scope = Subtree::of_scope(&caller(ctx)?.principal);
         Ok(connection(
             EVENT_LIST,
-            found,
+            found.map(|event| scope.event(event)),
             page.after,
             |e| e.sequence,
-            TransferEvent,
+            TransferEvent::new,
         ))
     }
 }
 
 /// A member's activity in a cell over a time interval.
-pub struct Membership(pub membership::Model);
+pub struct Membership(Visible<membership::Model>);
+
+impl Membership {
+    pub fn new(membership: Visible<membership::Model>) -> Self {
+        Self(membership)
+    }
+}
 
 #[Object]
 impl Membership {
@@ -502,7 +531,7 @@ impl MemberMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(Member::visible(MemberView::new(created, caller)))
+        written_member(ctx, created).await
     }
 
     /// Corrects a member's record or changes their status: PROBATIONARY to
@@ -532,7 +561,7 @@ impl MemberMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(Member::visible(MemberView::new(updated, caller)))
+        written_member(ctx, updated).await
     }
 }
 

@@ -8,6 +8,7 @@ use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter
 
 use super::lookup::{MemberView, by_ids};
 use crate::auth::Ctx;
+use crate::auth::policy::Visible;
 use crate::error::AppError;
 use crate::memberships::read::{self as memberships, MembershipFilter};
 use crate::organizations::service as organizations;
@@ -37,19 +38,19 @@ pub async fn list<C: ConnectionTrait>(
         .as_deref()
         .map(|n| organizations::name_filter("nameContains", n))
         .transpose()?;
-    let Some(range) = organizations::search_range(conn, ctx, filter.within.as_deref()).await?
+    let Some(subtree) = organizations::search_range(conn, ctx, filter.within.as_deref()).await?
     else {
         return Ok(PageOf::empty());
     };
     let mut query = member::Entity::find();
-    if let Some(range) = range {
+    if let Some(range) = subtree.range() {
         let active_here = Query::select()
             .column(membership::Column::MemberId)
             .from(membership::Entity)
             .and_where(Expr::col(membership::Column::Kind).eq(MembershipKind::Official.to_value()))
             .and_where(Expr::col(membership::Column::EndedAt).is_null())
             .and_where(
-                Expr::col(membership::Column::OrganizationId).in_subquery(organizations_in(&range)),
+                Expr::col(membership::Column::OrganizationId).in_subquery(organizations_in(range)),
             )
             .to_owned();
         query = query.filter(member::Column::Id.in_subquery(active_here));
@@ -64,14 +65,14 @@ pub async fn list<C: ConnectionTrait>(
         );
     }
     let found = crate::page::fetch_page(conn, query, member::Column::Id, page).await?;
-    Ok(found.map(|m| MemberView::new(m, ctx)))
+    Ok(found.map(|m| MemberView::new(subtree.placed_member(m), ctx)))
 }
 
 /// A page of an organization's open OFFICIAL memberships with their members.
 pub async fn active_members_of<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
-    org: &organization::Model,
+    org: &Visible<organization::Model>,
     page: Page,
 ) -> Result<PageOf<(membership::Model, MemberView)>, AppError> {
     let filter = MembershipFilter {
@@ -93,9 +94,11 @@ pub async fn active_members_of<C: ConnectionTrait>(
         .items
         .into_iter()
         .filter_map(|m| {
-            people
-                .remove(&m.member_id)
-                .map(|person| (m, MemberView::new(person, ctx)))
+            // An open OFFICIAL membership is the member's latest: its cell decides.
+            let person = ctx
+                .principal
+                .member(people.remove(&m.member_id)?, Some(org))?;
+            Some((m, MemberView::new(person, ctx)))
         })
         .collect();
     Ok(PageOf {

@@ -9,6 +9,7 @@ use entity::{member, membership, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
+use crate::auth::policy::Visible;
 use crate::auth::{Ctx, Permission, mask_national_id};
 use crate::domain::validate_national_id;
 use crate::error::AppError;
@@ -23,8 +24,9 @@ pub enum MemberLookup {
     PartyCardNumber(String),
 }
 
-/// A member as one caller may see them: personal data present only for
-/// roles that may see it. Every API view of a member is built from this.
+/// A member as one caller may see them: someone the policy let them see
+/// (`Visible`), with personal data present only for roles that may see it.
+/// Every full API view of a member is built from this.
 #[derive(Debug, Clone)]
 pub struct MemberView {
     pub model: member::Model,
@@ -32,9 +34,9 @@ pub struct MemberView {
 }
 
 impl MemberView {
-    pub fn new(model: member::Model, ctx: &Ctx) -> Self {
+    pub fn new(member: Visible<member::Model>, ctx: &Ctx) -> Self {
         Self {
-            model,
+            model: member.into_inner(),
             personal_data: ctx.principal.may(Permission::PersonalData),
         }
     }
@@ -54,23 +56,45 @@ impl MemberView {
     }
 }
 
-/// Whether the caller may see this member.
+/// The member, if the caller may see them (the policy decides by the cell
+/// of their latest OFFICIAL membership).
 async fn visible<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
-    member: &member::Model,
-) -> Result<bool, AppError> {
-    if ctx.principal.scope.is_none() {
-        return Ok(true);
-    }
-    let Some(latest) = latest_official(conn, member.id).await? else {
-        return Ok(false);
+    member: member::Model,
+) -> Result<Option<Visible<member::Model>>, AppError> {
+    let cell = match latest_official(conn, member.id).await? {
+        Some(latest) if ctx.principal.scope.is_some() => {
+            organization::Entity::find_by_id(latest.organization_id)
+                .one(conn)
+                .await?
+        }
+        _ => None,
     };
-    Ok(
-        organizations::find(conn, ctx, Lookup::Id(latest.organization_id))
-            .await?
-            .is_some(),
-    )
+    Ok(ctx.principal.member(member, cell.as_ref()))
+}
+
+/// How a member appears where the caller sees an event or membership of
+/// theirs but not the member: their id and national ID (masked as the role
+/// requires), nothing of their life.
+#[derive(Debug, Clone)]
+pub struct MemberIdentity {
+    pub id: i64,
+    pub national_id: String,
+}
+
+impl MemberIdentity {
+    pub fn new(member: &member::Model, ctx: &Ctx) -> Self {
+        let national_id = if ctx.principal.may(Permission::PersonalData) {
+            member.national_id.clone()
+        } else {
+            mask_national_id(&member.national_id)
+        };
+        Self {
+            id: member.id,
+            national_id,
+        }
+    }
 }
 
 /// One member, if they exist and the caller may see them. Looking up by
@@ -99,15 +123,16 @@ pub async fn find<C: ConnectionTrait>(
                 .await?
         }
     };
-    match found {
-        Some(member) if visible(conn, ctx, &member).await? => {
-            Ok(Some(MemberView::new(member, ctx)))
-        }
-        _ => Ok(None),
-    }
+    let Some(member) = found else {
+        return Ok(None);
+    };
+    Ok(visible(conn, ctx, member)
+        .await?
+        .map(|member| MemberView::new(member, ctx)))
 }
 
-/// Members by id, whatever the scope: for loaders, whose callers check it with `member_visible`.
+/// Members by id, whatever the scope: for loaders; only the policy
+/// (`Principal::member`) turns one into something a caller sees.
 pub async fn by_ids<C: ConnectionTrait>(
     conn: &C,
     ids: &[i64],
@@ -116,12 +141,6 @@ pub async fn by_ids<C: ConnectionTrait>(
         .filter(member::Column::Id.is_in(ids.iter().copied()))
         .all(conn)
         .await?)
-}
-
-/// The rule of visibility, given where the member's latest OFFICIAL membership is.
-pub fn member_visible(ctx: &Ctx, latest_cell: Option<&organization::Model>) -> bool {
-    ctx.principal.scope.is_none()
-        || latest_cell.is_some_and(|cell| ctx.principal.sees_path(&cell.path))
 }
 
 /// Where a member is at an instant: the membership, its cell and the committee above.
@@ -223,10 +242,11 @@ pub async fn current_placement<C: ConnectionTrait>(
     let (Some(membership), Some(cell)) = (membership, cell) else {
         return Ok(CurrentPlacement::Unplaced);
     };
-    if !member_visible(ctx, Some(&cell)) {
-        return Ok(CurrentPlacement::Unseen);
-    }
+    // The open OFFICIAL membership is the latest: its cell decides.
     let person = member::Model::from_query_result(&row, "m_")?;
+    let Some(person) = ctx.principal.member(person, Some(&cell)) else {
+        return Ok(CurrentPlacement::Unseen);
+    };
     let committee = organization::Model::from_query_result_optional(&row, "p_")?
         .filter(|parent| ctx.principal.sees_path(&parent.path));
     Ok(CurrentPlacement::Placed(Box::new(Placement {
@@ -287,8 +307,8 @@ pub async fn placement<C: ConnectionTrait>(
     Ok(Some(Placement {
         member,
         membership,
-        cell,
-        committee,
+        cell: cell.into_inner(),
+        committee: committee.map(Visible::into_inner),
     }))
 }
 

@@ -9,6 +9,7 @@ use entity::organization;
 use super::create::{CreateOrganization, create};
 use super::reorganize::{move_to, rename};
 use super::service::{self, Lookup, OrganizationFilter};
+use crate::auth::policy::{Subtree, Visible};
 use crate::error::AppError;
 use crate::graphql::loaders::{Children, OrganizationId, loader_error};
 use crate::graphql::pagination::{
@@ -55,28 +56,74 @@ pub enum OrganizationStatus {
     Dissolved,
 }
 
-/// A committee or a cell of the party tree. An organization reached only as
-/// the far end of a visible transfer (outside the caller's scope) shows who
-/// it is (id, code, name, kind, cell type, status) and nothing under, above
-/// or inside it.
-pub struct Organization {
-    model: organization::Model,
-    in_scope: bool,
+/// A committee or a cell of the party tree, as the caller may see it: in
+/// full inside the caller's scope; reached only as the far end of a visible
+/// transfer (outside the scope), who it is and nothing under, above or
+/// inside it. Built only through the access policy.
+pub struct Organization(Sight);
+
+enum Sight {
+    Full(Visible<organization::Model>),
+    Identity(Identity),
+}
+
+/// What anyone who sees an event may know of its other end.
+struct Identity {
+    id: i64,
+    code: String,
+    name: String,
+    kind: entity::enums::OrganizationKind,
+    cell_type: Option<entity::enums::CellType>,
+    status: entity::enums::OrganizationStatus,
 }
 
 impl Organization {
-    /// An organization inside the caller's scope.
-    pub fn in_scope(model: organization::Model) -> Self {
-        Self {
-            model,
-            in_scope: true,
+    /// An organization the policy let the caller see.
+    pub fn in_scope(org: Visible<organization::Model>) -> Self {
+        Self(Sight::Full(org))
+    }
+
+    /// An organization as this caller may see it: in full inside the scope,
+    /// its identity only outside it.
+    pub fn seen_by(principal: &crate::auth::Principal, model: organization::Model) -> Self {
+        let identity = Identity {
+            id: model.id,
+            code: model.code.clone(),
+            name: model.name.clone(),
+            kind: model.kind,
+            cell_type: model.cell_type,
+            status: model.status,
+        };
+        match principal.organization(model) {
+            Some(visible) => Self(Sight::Full(visible)),
+            None => Self(Sight::Identity(identity)),
         }
     }
 
-    /// An organization named by a visible event but outside the caller's scope.
-    pub fn endpoint(model: organization::Model, ctx: &crate::auth::Ctx) -> Self {
-        let in_scope = ctx.principal.sees_path(&model.path);
-        Self { model, in_scope }
+    /// The whole record, inside the caller's scope only.
+    fn full(&self) -> Option<&Visible<organization::Model>> {
+        match &self.0 {
+            Sight::Full(org) => Some(org),
+            Sight::Identity(_) => None,
+        }
+    }
+
+    fn identity(&self) -> Identity {
+        match &self.0 {
+            Sight::Full(org) => Identity {
+                id: org.id,
+                code: org.code.clone(),
+                name: org.name.clone(),
+                kind: org.kind,
+                cell_type: org.cell_type,
+                status: org.status,
+            },
+            Sight::Identity(identity) => Identity {
+                code: identity.code.clone(),
+                name: identity.name.clone(),
+                ..*identity
+            },
+        }
     }
 }
 
@@ -91,13 +138,13 @@ pub async fn load_visible(
         .await
         .map_err(loader_error)?;
     Ok(found
-        .filter(|org| caller.principal.sees_path(&org.path))
+        .and_then(|org| caller.principal.organization(org))
         .map(Organization::in_scope))
 }
 
 /// An organization named by a visible membership or event, through the
-/// request's loader: shown even outside the caller's scope, but with nothing
-/// above or below it (`Organization::endpoint`).
+/// request's loader: shown even outside the caller's scope, but then only
+/// who it is (`Organization::seen_by`).
 pub async fn load_endpoint(
     ctx: &Context<'_>,
     id: i64,
@@ -107,61 +154,61 @@ pub async fn load_endpoint(
         .load_one(OrganizationId(id))
         .await
         .map_err(loader_error)?;
-    Ok(found.map(|org| Organization::endpoint(org, caller)))
+    Ok(found.map(|org| Organization::seen_by(&caller.principal, org)))
 }
 
 #[Object]
 impl Organization {
     async fn id(&self) -> ID {
-        ID(self.model.id.to_string())
+        ID(self.identity().id.to_string())
     }
 
     /// Stable code shared with other agencies' systems, e.g. SL.BL.TT.
-    async fn code(&self) -> &str {
-        &self.model.code
+    async fn code(&self) -> String {
+        self.identity().code
     }
 
-    async fn name(&self) -> &str {
-        &self.model.name
+    async fn name(&self) -> String {
+        self.identity().name
     }
 
     async fn kind(&self) -> OrganizationKind {
-        self.model.kind.into()
+        self.identity().kind.into()
     }
 
     /// Set for cells only.
     async fn cell_type(&self) -> Option<CellType> {
-        self.model.cell_type.map(Into::into)
+        self.identity().cell_type.map(Into::into)
     }
 
     async fn status(&self) -> OrganizationStatus {
-        self.model.status.into()
+        self.identity().status.into()
     }
 
     /// Null at the root, and above the caller's scope.
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
-        match self.model.parent_id {
-            Some(parent_id) if self.in_scope => load_visible(ctx, parent_id).await,
-            _ => Ok(None),
+        match self.full().and_then(|org| org.parent_id) {
+            Some(parent_id) => load_visible(ctx, parent_id).await,
+            None => Ok(None),
         }
     }
 
     /// From the root down to the parent, as far as the caller's scope reaches
     /// (empty for an organization outside it).
     async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
-        if !self.in_scope {
+        let Some(org) = self.full() else {
             return Ok(Vec::new());
-        }
+        };
         let caller = caller(ctx)?;
-        let mut ids = service::path_ids(&self.model.path);
+        let mut ids = service::path_ids(&org.path);
         ids.pop();
         let found = loaders(ctx)?
             .load_many(ids.into_iter().map(OrganizationId))
             .await
             .map_err(loader_error)?;
-        let mut ancestors: Vec<organization::Model> = found
+        let mut ancestors: Vec<Visible<organization::Model>> = found
             .into_values()
-            .filter(|org| caller.principal.sees_path(&org.path))
+            .filter_map(|org| caller.principal.organization(org))
             .collect();
         ancestors.sort_by_key(|org| org.depth);
         Ok(ancestors.into_iter().map(Organization::in_scope).collect())
@@ -177,17 +224,18 @@ impl Organization {
         after: Option<String>,
     ) -> async_graphql::Result<OrganizationConnection> {
         let page = page_arg(LIST, first, after.as_deref()).map_err(|e| e.extend())?;
-        if !self.in_scope {
+        let Some(org) = self.full() else {
             return Ok(connection(
                 LIST,
                 PageOf::empty(),
                 page.after,
-                |o: &organization::Model| o.id,
+                |o: &Visible<organization::Model>| o.id,
                 Organization::in_scope,
             ));
-        }
+        };
+        let principal = &caller(ctx)?.principal;
         let key = Children {
-            parent_id: self.model.id,
+            parent_id: org.id,
             status: status.map(Into::into),
         };
         let all = loaders(ctx)?
@@ -195,9 +243,14 @@ impl Organization {
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
+        // Children of an organization in scope are in scope; the seal says so.
+        let visible = all
+            .into_iter()
+            .filter_map(|child| principal.organization(child))
+            .collect();
         Ok(connection(
             LIST,
-            PageOf::slice(all, page, |o| o.id),
+            PageOf::slice(visible, page, |o| o.id),
             page.after,
             |o| o.id,
             Organization::in_scope,
@@ -222,10 +275,10 @@ impl Organization {
             after.as_deref(),
         )
         .map_err(|e| e.extend())?;
-        let found = if self.in_scope {
+        let found = if let Some(org) = self.full() {
             // Through the loader: a list of organizations pages all their members at once.
             let key = crate::graphql::loaders::MembersPage {
-                organization: crate::graphql::loaders::OrganizationId(self.model.id),
+                organization: crate::graphql::loaders::OrganizationId(org.id),
                 filter: MembershipFilter {
                     as_of: crate::graphql::as_of(ctx, as_of),
                     include_descendants: include_descendants.unwrap_or(false),
@@ -241,12 +294,15 @@ impl Organization {
         } else {
             PageOf::empty()
         };
+        // Found by a query restricted to this organization's subtree.
+        let subtree = self.full().map(Subtree::under);
+        let found = found.filter_map(|m| subtree.as_ref().map(|s| s.found_membership(m)));
         Ok(connection(
             crate::members::graphql::MEMBERSHIP_LIST,
             found,
             page.after,
             |m| m.id,
-            Membership,
+            Membership::new,
         ))
     }
 
@@ -258,12 +314,12 @@ impl Organization {
         as_of: Option<Instant>,
         #[graphql(default_with = "Some(false)")] include_descendants: Option<bool>,
     ) -> async_graphql::Result<i32> {
-        if !self.in_scope {
+        let Some(org) = self.full() else {
             return Ok(0);
-        }
+        };
         // Through the loader: a page of organizations counts in one statement.
         let key = crate::graphql::loaders::MemberCount {
-            organization_id: self.model.id,
+            organization_id: org.id,
             as_of: crate::graphql::as_of(ctx, as_of),
             include_descendants: include_descendants.unwrap_or(false),
         };
@@ -277,20 +333,18 @@ impl Organization {
 
     /// Null outside the caller's scope.
     async fn established_at(&self) -> Option<DateTime<Utc>> {
-        self.model.established_at.filter(|_| self.in_scope)
+        self.full().and_then(|org| org.established_at)
     }
 
     /// Null outside the caller's scope.
     async fn dissolved_at(&self) -> Option<DateTime<Utc>> {
-        self.model.dissolved_at.filter(|_| self.in_scope)
+        self.full().and_then(|org| org.dissolved_at)
     }
 
     /// Null outside the caller's scope.
     async fn dissolution_decision(&self) -> Option<&str> {
-        self.model
-            .dissolution_decision
-            .as_deref()
-            .filter(|_| self.in_scope)
+        self.full()
+            .and_then(|org| org.dissolution_decision.as_deref())
     }
 }
 
@@ -395,7 +449,7 @@ impl OrganizationMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(Organization::in_scope(created))
+        Ok(Organization::seen_by(&caller(ctx)?.principal, created))
     }
 
     /// Gives an organization a new display name; its code never changes.
@@ -409,7 +463,7 @@ impl OrganizationMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(Organization::in_scope(renamed))
+        Ok(Organization::seen_by(&caller(ctx)?.principal, renamed))
     }
 
     /// Re-parents an organization with its whole subtree (e.g. a commune
@@ -425,6 +479,6 @@ impl OrganizationMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(Organization::in_scope(moved))
+        Ok(Organization::seen_by(&caller(ctx)?.principal, moved))
     }
 }

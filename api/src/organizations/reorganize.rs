@@ -53,7 +53,7 @@ impl Mutation for Rename {
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         let path = org.path.clone();
-        let mut renamed: organization::ActiveModel = org.into();
+        let mut renamed: organization::ActiveModel = org.into_inner().into();
         renamed.name = Set(name);
         renamed.updated_at = Set(crate::clock::now());
         Ok(Done::new(renamed.update(txn).await?, path))

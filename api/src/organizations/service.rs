@@ -12,7 +12,8 @@ use sea_orm::{
     QuerySelect,
 };
 
-use crate::auth::{Ctx, Principal, Scope};
+use crate::auth::policy::{Subtree, Visible};
+use crate::auth::{Ctx, Scope};
 use crate::error::AppError;
 use crate::page::{Page, PageOf};
 
@@ -88,16 +89,12 @@ pub async fn resolve_scope(db: &DatabaseConnection, code: &str) -> Result<Option
     }))
 }
 
-fn visible(principal: &Principal, org: Option<organization::Model>) -> Option<organization::Model> {
-    org.filter(|org| principal.sees_path(&org.path))
-}
-
 /// One organization, if it exists and the caller may see it.
 pub async fn find<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     lookup: Lookup,
-) -> Result<Option<organization::Model>, AppError> {
+) -> Result<Option<Visible<organization::Model>>, AppError> {
     let found = match lookup {
         Lookup::Id(id) => organization::Entity::find_by_id(id).one(conn).await?,
         Lookup::Code(code) => {
@@ -107,7 +104,7 @@ pub async fn find<C: ConnectionTrait>(
                 .await?
         }
     };
-    Ok(visible(&ctx.principal, found))
+    Ok(found.and_then(|org| ctx.principal.organization(org)))
 }
 
 /// Re-reads an organization that memberships are about to open in, taking
@@ -165,24 +162,19 @@ pub struct OrganizationFilter {
     pub name_contains: Option<String>,
 }
 
-/// Where a search may look: `None` when `within` names nothing the caller
-/// may see (the answer is then empty); `Some(None)` for everything;
-/// `Some(Some(range))` for one subtree of materialized paths.
+/// The subtree a list searches: `within` (an organization the caller sees),
+/// else the caller's whole scope. `None` when `within` names nothing the
+/// caller sees: the list is empty.
 pub async fn search_range<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     within: Option<&str>,
-) -> Result<Option<Option<(String, String)>>, AppError> {
+) -> Result<Option<Subtree>, AppError> {
     match within {
         Some(code) => Ok(find(conn, ctx, Lookup::Code(code.to_owned()))
             .await?
-            .map(|root| Some(subtree_range(&root.path)))),
-        None => Ok(Some(
-            ctx.principal
-                .scope
-                .as_ref()
-                .map(|scope| subtree_range(&scope.path)),
-        )),
+            .map(|root| Subtree::under(&root))),
+        None => Ok(Some(Subtree::of_scope(&ctx.principal))),
     }
 }
 
@@ -203,7 +195,7 @@ pub async fn list<C: ConnectionTrait>(
     ctx: &Ctx,
     filter: OrganizationFilter,
     page: Page,
-) -> Result<PageOf<organization::Model>, AppError> {
+) -> Result<PageOf<Visible<organization::Model>>, AppError> {
     let name = filter
         .name_contains
         .as_deref()
@@ -213,7 +205,7 @@ pub async fn list<C: ConnectionTrait>(
         return Ok(PageOf::empty());
     };
     let mut query = organization::Entity::find();
-    if let Some((from, to)) = range {
+    if let Some((from, to)) = range.range().cloned() {
         query = query
             .filter(organization::Column::Path.gte(from))
             .filter(organization::Column::Path.lt(to));
@@ -233,7 +225,9 @@ pub async fn list<C: ConnectionTrait>(
                 .like(LikeExpr::new(pattern).escape('\\')),
         );
     }
-    Ok(crate::page::fetch_page(conn, query, organization::Column::Id, page).await?)
+    let found = crate::page::fetch_page(conn, query, organization::Column::Id, page).await?;
+    // The range is the caller's scope or a subtree inside it; the seal checks each row again.
+    Ok(found.filter_map(|org| ctx.principal.organization(org)))
 }
 
 /// Organizations by id, whatever the scope: for loaders, whose callers check the scope.

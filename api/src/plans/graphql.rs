@@ -47,8 +47,12 @@ impl Plan {
         &self.view.plan.title
     }
 
-    async fn issued_by(&self) -> Organization {
-        Organization::in_scope(self.view.issued_by.clone())
+    async fn issued_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        let principal = &caller(ctx)?.principal;
+        Ok(Organization::seen_by(
+            principal,
+            self.view.issued_by.clone(),
+        ))
     }
 
     async fn issued_on(&self) -> Date {
@@ -86,13 +90,14 @@ impl Plan {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<PlanCommitteeProgress>> {
+        let principal = &caller(ctx)?.principal;
         Ok(self
             .report(ctx)
             .await?
             .committees
             .iter()
             .map(|row| PlanCommitteeProgress {
-                committee: Organization::in_scope(row.committee.clone()),
+                committee: Organization::seen_by(principal, row.committee.clone()),
                 cells_targeted: count(row.cells_targeted),
                 cells_dissolved: count(row.cells_dissolved),
                 members_transferred: count(row.members_transferred),

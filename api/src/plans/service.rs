@@ -170,7 +170,7 @@ impl Mutation for CreatePlan {
         let concerns = issuer.path.clone();
         let view = PlanView {
             plan: created,
-            issued_by: issuer,
+            issued_by: issuer.into_inner(),
             target_cell_types: input.target_cell_types,
         };
         Ok(Done::new(view, concerns))

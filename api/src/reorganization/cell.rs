@@ -17,6 +17,7 @@ use super::dissolution::{
     Dissolution, Dissolve, Routing, already_dissolved, fault, lock_for_dissolution, mark_dissolved,
 };
 use crate::auth::Ctx;
+use crate::auth::policy::Visible;
 use crate::domain::has_left_the_party;
 use crate::error::{AppError, Fault};
 use crate::members::lookup::{self as members, MemberRef};
@@ -224,11 +225,15 @@ async fn resolve_destinations<'p, C: ConnectionTrait>(
     for (_, target) in &targets {
         match target {
             Target::Code(code) if !by_code.contains_key(code) => {
-                let found = organizations::find(conn, ctx, Lookup::Code(code.clone())).await?;
+                let found = organizations::find(conn, ctx, Lookup::Code(code.clone()))
+                    .await?
+                    .map(Visible::into_inner);
                 by_code.insert(code.clone(), found);
             }
             Target::Id(id) if !by_id.contains_key(id) => {
-                let found = organizations::find(conn, ctx, Lookup::Id(*id)).await?;
+                let found = organizations::find(conn, ctx, Lookup::Id(*id))
+                    .await?
+                    .map(Visible::into_inner);
                 by_id.insert(*id, found);
             }
             _ => {}

@@ -116,9 +116,9 @@ impl Mutation for Dissolve {
             .await?
             .ok_or(AppError::NotFound("organization"))?;
         let dissolution = if org.kind == OrganizationKind::Cell {
-            dissolve_cell(txn, ctx, org, self, now).await?
+            dissolve_cell(txn, ctx, org.into_inner(), self, now).await?
         } else {
-            dissolve_committee(txn, org, self, now).await?
+            dissolve_committee(txn, org.into_inner(), self, now).await?
         };
         let concerns = dissolution.organization.path.clone();
         Ok(Done::new(dissolution, concerns))

@@ -3,6 +3,7 @@
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
 
 use super::dissolution::{Destination, Dissolve, Routing, dissolve};
+use crate::auth::policy::written_by_caller;
 use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, parse_id};
 use crate::members::lookup::MemberRef;
@@ -43,13 +44,18 @@ impl ReorganizationMutation {
                 DissolutionRouting::ByResidence => Routing::ByResidence,
             },
         };
-        let done = dissolve(db(ctx)?, caller(ctx)?, input)
+        let caller = caller(ctx)?;
+        let done = dissolve(db(ctx)?, caller, input)
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
         Ok(DissolutionResult {
-            organization: Organization::in_scope(done.organization),
-            transfers: done.transfers.into_iter().map(TransferEvent).collect(),
+            organization: Organization::seen_by(&caller.principal, done.organization),
+            transfers: done
+                .transfers
+                .into_iter()
+                .map(|event| TransferEvent::new(written_by_caller(event)))
+                .collect(),
         })
     }
 }

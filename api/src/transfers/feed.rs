@@ -7,6 +7,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter}
 use std::collections::HashMap;
 
 use crate::auth::Ctx;
+use crate::auth::policy::Visible;
 use crate::error::AppError;
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
@@ -25,15 +26,17 @@ pub async fn feed<C: ConnectionTrait>(
     ctx: &Ctx,
     within: Option<&str>,
     page: Page,
-) -> Result<PageOf<transfer_event::Model>, AppError> {
-    let Some(range) = organizations::search_range(conn, ctx, within).await? else {
+) -> Result<PageOf<Visible<transfer_event::Model>>, AppError> {
+    let Some(subtree) = organizations::search_range(conn, ctx, within).await? else {
         return Ok(PageOf::empty());
     };
     let mut query = transfer_event::Entity::find();
-    if let Some(range) = range {
-        query = query.filter(touching(&range));
+    if let Some(range) = subtree.range() {
+        query = query.filter(touching(range));
     }
-    Ok(crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?)
+    let found =
+        crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?;
+    Ok(found.map(|event| subtree.event(event)))
 }
 
 /// Events by id, in no particular order.

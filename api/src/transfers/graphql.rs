@@ -8,6 +8,7 @@ use entity::transfer_event;
 
 use super::feed;
 use super::service::{self, TransferOutcome, TransferRequest};
+use crate::auth::policy::{Visible, written_by_caller};
 use crate::error::AppError;
 use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
 use crate::graphql::scalars::Instant;
@@ -40,7 +41,14 @@ pub enum TransferReason {
 }
 
 /// One applied change of a member's cell, in the ordered change feed.
-pub struct TransferEvent(pub transfer_event::Model);
+pub struct TransferEvent(Visible<transfer_event::Model>);
+
+impl TransferEvent {
+    /// An event the policy let the caller see.
+    pub fn new(event: Visible<transfer_event::Model>) -> Self {
+        Self(event)
+    }
+}
 
 #[Object]
 impl TransferEvent {
@@ -171,13 +179,13 @@ impl TransferResult {
             Ok(TransferOutcome::Applied(event)) => Ok(Self {
                 external_id,
                 status: TransferStatus::Applied,
-                event: Some(TransferEvent(event)),
+                event: Some(TransferEvent::new(written_by_caller(event))),
                 error: None,
             }),
             Ok(TransferOutcome::Duplicate(event)) => Ok(Self {
                 external_id,
                 status: TransferStatus::Duplicate,
-                event: Some(TransferEvent(event)),
+                event: Some(TransferEvent::new(written_by_caller(event))),
                 error: None,
             }),
             Err(err @ (AppError::Internal(_) | AppError::Unavailable(_))) => Err(err.extend()),
@@ -299,7 +307,10 @@ impl TransferSubscription {
             |(db, caller, within, mut after, mut pending)| async move {
                 loop {
                     if let Some(event) = pending.pop_front() {
-                        return Some((TransferEvent(event), (db, caller, within, after, pending)));
+                        return Some((
+                            TransferEvent::new(event),
+                            (db, caller, within, after, pending),
+                        ));
                     }
                     tokio::time::sleep(SUBSCRIPTION_POLL).await;
                     let page = crate::page::Page {

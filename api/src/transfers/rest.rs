@@ -11,9 +11,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::feed;
 use super::service::{self, TransferOutcome, TransferRequest};
 use crate::auth::Ctx;
+use crate::auth::policy::Visible;
 use crate::error::AppError;
 use crate::members::lookup::MemberRef;
-use crate::members::lookup::{self as members, MemberView};
+use crate::members::lookup::{self as members, MemberIdentity};
 use crate::organizations::service as organizations;
 use crate::page::Page;
 use crate::state::AppState;
@@ -229,10 +230,11 @@ pub async fn feed(
         .flat_map(|e| [Some(e.to_organization_id), e.from_organization_id])
         .flatten()
         .collect();
-    let people: HashMap<i64, MemberView> = members::by_ids(&state.db, &member_ids)
+    // An event shows who it moved (the national ID masked as the role requires), nothing more.
+    let people: HashMap<i64, MemberIdentity> = members::by_ids(&state.db, &member_ids)
         .await?
         .into_iter()
-        .map(|m| (m.id, MemberView::new(m, &caller)))
+        .map(|m| (m.id, MemberIdentity::new(&m, &caller)))
         .collect();
     let codes: HashMap<i64, String> = organizations::by_ids(&state.db, &org_ids)
         .await?
@@ -243,6 +245,7 @@ pub async fn feed(
     let events = page
         .items
         .into_iter()
+        .map(Visible::into_inner)
         .map(|e| FeedEvent {
             sequence: e.sequence,
             event_id: e.id,
@@ -250,7 +253,7 @@ pub async fn feed(
             member_id: e.member_id,
             member_national_id: people
                 .get(&e.member_id)
-                .map(MemberView::national_id)
+                .map(|identity| identity.national_id.clone())
                 .unwrap_or_default(),
             from_organization_code: e
                 .from_organization_id

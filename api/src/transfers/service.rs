@@ -231,7 +231,7 @@ async fn apply(
         let outcome = replay(earlier, &hash)?;
         let path = organizations::find(txn, ctx, Lookup::Id(outcome.event().to_organization_id))
             .await?
-            .map(|org| org.path)
+            .map(|org| org.path.clone())
             .unwrap_or_default();
         return Ok(Done::new(outcome, path));
     }

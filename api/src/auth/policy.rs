@@ -1,0 +1,182 @@
+//! The access policy's seal. A `Visible<T>` is a record the policy has let
+//! one caller see; only the functions here make one, so a GraphQL type or a
+//! REST view that takes a `Visible<T>` cannot be built from a record nobody
+//! checked, and a field written tomorrow cannot forget the check.
+
+use entity::{member, membership, organization, transfer_event};
+
+use super::Principal;
+
+/// A record the policy let the caller of this request see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visible<T>(T);
+
+impl<T> Visible<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Visible<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl Principal {
+    /// An organization in the caller's subtree.
+    pub fn organization(&self, org: organization::Model) -> Option<Visible<organization::Model>> {
+        self.sees_path(&org.path).then_some(Visible(org))
+    }
+
+    /// A member, given the cell of their latest OFFICIAL membership (open or
+    /// not): visible when that cell lies in the caller's subtree, or to an
+    /// unscoped caller.
+    pub fn member(
+        &self,
+        member: member::Model,
+        latest_cell: Option<&organization::Model>,
+    ) -> Option<Visible<member::Model>> {
+        let seen =
+            self.scope.is_none() || latest_cell.is_some_and(|cell| self.sees_path(&cell.path));
+        seen.then_some(Visible(member))
+    }
+
+    /// A membership, given its cell: visible when the cell is.
+    pub fn membership(
+        &self,
+        membership: membership::Model,
+        cell: &organization::Model,
+    ) -> Option<Visible<membership::Model>> {
+        let seen = cell.id == membership.organization_id && self.sees_path(&cell.path);
+        seen.then_some(Visible(membership))
+    }
+}
+
+/// An event the caller's own mutation just wrote (or found already written
+/// under their idempotency key): writing it required both its ends in the
+/// caller's scope.
+pub fn written_by_caller(event: transfer_event::Model) -> Visible<transfer_event::Model> {
+    Visible(event)
+}
+
+/// A subtree the policy lets the caller search: their whole scope, or an
+/// organization they see. Queries restricted to it find only what the
+/// caller may see.
+#[derive(Debug, Clone)]
+pub struct Subtree(Option<(String, String)>);
+
+impl Subtree {
+    /// Everything the caller sees.
+    pub fn of_scope(principal: &Principal) -> Self {
+        Self(principal.scope_range())
+    }
+
+    /// The subtree under an organization the caller sees.
+    pub fn under(org: &Visible<organization::Model>) -> Self {
+        Self(Some(crate::tree::subtree_range(&org.path)))
+    }
+
+    /// Its range of materialized paths; `None` for the whole registry.
+    pub fn range(&self) -> Option<&(String, String)> {
+        self.0.as_ref()
+    }
+
+    /// An event touching this subtree: found by a query restricted to events
+    /// whose source or destination lies in it, or just written by the caller
+    /// with both ends in it.
+    pub fn event(&self, event: transfer_event::Model) -> Visible<transfer_event::Model> {
+        Visible(event)
+    }
+
+    /// A membership found by a query restricted to organizations in this subtree.
+    pub fn found_membership(&self, membership: membership::Model) -> Visible<membership::Model> {
+        Visible(membership)
+    }
+
+    /// A member found by a query restricted to members with an open
+    /// OFFICIAL membership in this subtree: that membership is their latest,
+    /// so the caller sees them.
+    pub fn placed_member(&self, member: member::Model) -> Visible<member::Model> {
+        Visible(member)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{Role, Scope};
+    use chrono::Utc;
+    use entity::enums::{OrganizationKind, OrganizationStatus};
+
+    fn principal(scope: Option<&str>) -> Principal {
+        Principal {
+            subject: "s".into(),
+            role: Role::Reader,
+            scope: scope.map(|path| Scope {
+                organization_id: 7,
+                code: "SL.BL".into(),
+                path: path.into(),
+            }),
+        }
+    }
+
+    fn org(id: i64, path: &str) -> organization::Model {
+        organization::Model {
+            id,
+            code: format!("O{id}"),
+            name: "o".into(),
+            kind: OrganizationKind::Cell,
+            cell_type: None,
+            status: OrganizationStatus::Active,
+            parent_id: None,
+            path: path.into(),
+            depth: 0,
+            established_at: None,
+            dissolved_at: None,
+            dissolution_decision: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn organizations_are_sealed_inside_the_subtree_only() {
+        let scoped = principal(Some("/1/7/"));
+        assert!(scoped.organization(org(42, "/1/7/42/")).is_some());
+        assert!(scoped.organization(org(70, "/1/70/")).is_none());
+        assert!(principal(None).organization(org(70, "/1/70/")).is_some());
+    }
+
+    #[test]
+    fn a_membership_is_sealed_only_with_its_own_cell() {
+        let scoped = principal(Some("/1/7/"));
+        let membership = membership::Model {
+            id: 1,
+            member_id: 1,
+            organization_id: 42,
+            kind: entity::enums::MembershipKind::Official,
+            started_at: Utc::now(),
+            ended_at: None,
+            opened_by_event_id: 1,
+            closed_by_event_id: None,
+        };
+        assert!(
+            scoped
+                .membership(membership.clone(), &org(42, "/1/7/42/"))
+                .is_some()
+        );
+        assert!(
+            scoped
+                .membership(membership.clone(), &org(43, "/1/7/43/"))
+                .is_none()
+        );
+        assert!(
+            scoped
+                .membership(membership, &org(42, "/1/70/42/"))
+                .is_none()
+        );
+    }
+}
