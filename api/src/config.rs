@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The seed number used when none is given.
+pub const DEFAULT_SEED: u64 = 2017;
+
 /// The embedded default: an SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://cellreg.db?mode=rwc";
 
@@ -73,7 +76,7 @@ pub enum SeedDataset {
     /// for a seed number; a second run changes nothing.
     Demo {
         /// Seed of the generator that makes names, sizes and dates.
-        #[arg(long, default_value_t = crate::seed::DEFAULT_SEED)]
+        #[arg(long, default_value_t = DEFAULT_SEED)]
         seed: u64,
         /// Add the demo even if the database holds other data.
         #[arg(long)]

@@ -158,6 +158,13 @@ impl AppError {
     }
 }
 
+/// The refusal of a body over the size limit.
+pub fn body_too_large(limit: usize) -> AppError {
+    AppError::LimitExceeded(format!(
+        "request body is larger than the limit of {limit} bytes"
+    ))
+}
+
 /// Seconds an UNAVAILABLE answer asks the client to wait (`Retry-After`).
 pub const UNAVAILABLE_RETRY_AFTER: u64 = 1;
 

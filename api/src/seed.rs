@@ -23,8 +23,7 @@ use crate::members::registration::{self as members, RegisterMember};
 use crate::organizations::create::{self as organizations, CreateOrganization};
 use crate::plans::service::{self as plans, CreatePlan};
 
-/// The seed number used when none is given.
-pub const DEFAULT_SEED: u64 = 2017;
+pub use crate::config::DEFAULT_SEED;
 
 pub const DISTRICT_CODE: &str = "SL";
 pub const PLAN_CODE: &str = "DA04";

@@ -16,7 +16,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::keys::{self, KeyError};
 use crate::config::Config;
 use crate::database::{self, DatabaseError};
-use crate::error::{AppError, ErrorCode, Problem};
+use crate::error::{AppError, ErrorCode, Problem, body_too_large};
 use crate::graphql;
 use crate::rest;
 use crate::state::AppState;
@@ -205,13 +205,6 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         actix_web::ResponseError::error_response(&app_error),
     )
     .into()
-}
-
-/// The refusal of a body over the size limit.
-pub(crate) fn body_too_large(limit: usize) -> AppError {
-    AppError::LimitExceeded(format!(
-        "request body is larger than the limit of {limit} bytes"
-    ))
 }
 
 /// Middleware: a body declared as some JSON other than plain UTF-8

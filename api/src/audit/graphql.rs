@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::audit_log;
 
 use super::service;
-use crate::graphql::pagination::{AuditEntryConnection, connection, page_arg};
+use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::{caller, db};
 
 const LIST: &str = "audit";
@@ -45,6 +45,8 @@ impl From<audit_log::Model> for AuditEntry {
         }
     }
 }
+
+connection_type!(AuditEntryConnection, AuditEntryEdge, AuditEntry);
 
 #[derive(Default)]
 pub struct AuditQuery;

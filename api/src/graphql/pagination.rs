@@ -4,12 +4,8 @@ use async_graphql::SimpleObject;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use crate::audit::graphql::AuditEntry;
 use crate::error::AppError;
-use crate::members::graphql::{Member, Membership};
-use crate::organizations::graphql::Organization;
 use crate::page::{Page, PageOf};
-use crate::transfers::graphql::TransferEvent;
 
 pub const DEFAULT_PAGE_SIZE: i32 = 50;
 pub const MAX_PAGE_SIZE: i32 = 500;
@@ -82,13 +78,13 @@ macro_rules! connection_type {
         #[derive(async_graphql::SimpleObject)]
         pub struct $connection {
             pub edges: Vec<$edge>,
-            pub page_info: PageInfo,
+            pub page_info: $crate::graphql::pagination::PageInfo,
             /// Items in the whole list, whatever the page.
             pub total_count: i32,
         }
 
-        impl From<ConnectionParts<$node>> for $connection {
-            fn from(parts: ConnectionParts<$node>) -> Self {
+        impl From<$crate::graphql::pagination::ConnectionParts<$node>> for $connection {
+            fn from(parts: $crate::graphql::pagination::ConnectionParts<$node>) -> Self {
                 Self {
                     edges: parts
                         .edges
@@ -102,12 +98,7 @@ macro_rules! connection_type {
         }
     };
 }
-
-connection_type!(OrganizationConnection, OrganizationEdge, Organization);
-connection_type!(MemberConnection, MemberEdge, Member);
-connection_type!(MembershipConnection, MembershipEdge, Membership);
-connection_type!(TransferEventConnection, TransferEventEdge, TransferEvent);
-connection_type!(AuditEntryConnection, AuditEntryEdge, AuditEntry);
+pub(crate) use connection_type;
 
 /// A connection from a domain page: each node's cursor encodes its key in `list`.
 pub fn connection<T, U, C: From<ConnectionParts<U>>>(

@@ -15,11 +15,11 @@ use crate::error::AppError;
 use crate::graphql::loaders::{
     EventId, History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
 };
-use crate::graphql::pagination::{MemberConnection, TransferEventConnection, connection, page_arg};
+use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::scalars::{Date, Instant};
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::organizations::graphql::{Organization, load_endpoint, load_visible};
-use crate::transfers::graphql::{EVENT_LIST, TransferEvent};
+use crate::transfers::graphql::{EVENT_LIST, TransferEvent, TransferEventConnection};
 
 const LIST: &str = "member";
 pub const MEMBERSHIP_LIST: &str = "membership";
@@ -83,6 +83,9 @@ impl Member {
         }
     }
 }
+
+connection_type!(MemberConnection, MemberEdge, Member);
+connection_type!(MembershipConnection, MembershipEdge, Membership);
 
 /// The member as the policy lets this caller see them where they are now:
 /// by the cell of their latest OFFICIAL membership, through the loaders.

@@ -12,12 +12,10 @@ use super::service::{self, Lookup, OrganizationFilter};
 use crate::auth::policy::{Subtree, Visible};
 use crate::error::AppError;
 use crate::graphql::loaders::{Children, OrganizationId, loader_error};
-use crate::graphql::pagination::{
-    MembershipConnection, OrganizationConnection, connection, page_arg,
-};
+use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, loaders, parse_id};
-use crate::members::graphql::Membership;
+use crate::members::graphql::{Membership, MembershipConnection};
 use crate::memberships::read::MembershipFilter;
 use crate::page::PageOf;
 
@@ -126,6 +124,8 @@ impl Organization {
         }
     }
 }
+
+connection_type!(OrganizationConnection, OrganizationEdge, Organization);
 
 /// An organization by id through the request's loader, if the caller may see it.
 pub async fn load_visible(

@@ -4,5 +4,4 @@
 pub mod create;
 pub mod graphql;
 pub mod reorganize;
-pub mod rest;
 pub mod service;

@@ -1,23 +1,18 @@
-//! Dissolving an organization: a cell becomes DISSOLVED with its decision
-//! reference and every open membership in it moves, in one unit of work, or
-//! nothing changes (`cell`). A committee can be dissolved once everything
-//! under it is.
+//! Dissolving an organization: its input and outcome, and the rules the cell
+//! and committee dissolutions share. A cell becomes DISSOLVED with its
+//! decision reference and every open membership in it moves, in one unit of
+//! work, or nothing changes (`cell`); a committee can be dissolved once
+//! everything under it is (`committee`). The unit of work is in `dissolve`.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{OrganizationKind, OrganizationStatus};
+use entity::enums::OrganizationStatus;
 use entity::{organization, transfer_event};
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QuerySelect, Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
 
-use super::cell::dissolve_cell;
-use crate::auth::{Ctx, Permission};
 use crate::domain::validate_decision_ref;
 use crate::error::{AppError, Fault};
 use crate::members::lookup::MemberRef;
-use crate::organizations::service::{self as organizations, Lookup};
-use crate::unit_of_work::{self, Done, Mutation};
+use crate::organizations::service as organizations;
 
 /// Most explicit destinations in one dissolution (a cell rarely has more
 /// than a few hundred members).
@@ -87,44 +82,6 @@ pub(super) fn fault(
     }
 }
 
-/// `dissolveOrganization`, as one unit of work with its audit row.
-pub async fn dissolve(
-    db: &DatabaseConnection,
-    ctx: &Ctx,
-    input: Dissolve,
-) -> Result<Dissolution, AppError> {
-    unit_of_work::run(db, ctx, &input).await
-}
-
-impl Mutation for Dissolve {
-    type Output = Dissolution;
-    const ACTION: &'static str = "dissolveOrganization";
-
-    fn target(&self) -> String {
-        format!("{}:{}", self.organization_code, self.decision_ref)
-    }
-
-    async fn apply(
-        &self,
-        txn: &DatabaseTransaction,
-        ctx: &Ctx,
-    ) -> Result<Done<Dissolution>, AppError> {
-        ctx.principal.require(Permission::Organize)?;
-        let now = crate::clock::now();
-        validate(self, now)?;
-        let org = organizations::find(txn, ctx, Lookup::Code(self.organization_code.clone()))
-            .await?
-            .ok_or(AppError::NotFound("organization"))?;
-        let dissolution = if org.kind == OrganizationKind::Cell {
-            dissolve_cell(txn, ctx, org.into_inner(), self, now).await?
-        } else {
-            dissolve_committee(txn, org.into_inner(), self, now).await?
-        };
-        let concerns = dissolution.organization.path.clone();
-        Ok(Done::new(dissolution, concerns))
-    }
-}
-
 pub(super) fn already_dissolved(org: &organization::Model) -> AppError {
     AppError::Conflict(format!(
         "organizationCode: {} is already dissolved (decision {})",
@@ -158,48 +115,4 @@ pub(super) async fn mark_dissolved<C: ConnectionTrait>(
     dissolved.dissolution_decision = Set(Some(decision_ref.to_owned()));
     dissolved.updated_at = Set(now);
     Ok(dissolved.update(conn).await?)
-}
-
-/// A committee: only once every organization under it is dissolved; no one moves.
-async fn dissolve_committee<C: ConnectionTrait>(
-    conn: &C,
-    org: organization::Model,
-    input: &Dissolve,
-    now: DateTime<Utc>,
-) -> Result<Dissolution, AppError> {
-    if !input.destinations.is_empty() {
-        return Err(AppError::invalid(
-            "transfers",
-            "a committee has no members of its own to move",
-        ));
-    }
-    let org = lock_for_dissolution(conn, org.id).await?;
-    if org.status == OrganizationStatus::Dissolved {
-        return Err(already_dissolved(&org));
-    }
-    let active_children: Vec<Fault> =
-        organizations::children_of(conn, &[org.id], Some(OrganizationStatus::Active))
-            .await?
-            .remove(&org.id)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|child| fault(None, Some(&child.code), "still ACTIVE: dissolve it first"))
-            .collect();
-    if !active_children.is_empty() {
-        return Err(AppError::Faults {
-            field: "organizationCode",
-            message: format!(
-                "{} organizations under {} are still active; nothing changed",
-                active_children.len(),
-                org.code
-            ),
-            faults: active_children,
-        });
-    }
-    let at = input.effective_at.unwrap_or(now);
-    let organization = mark_dissolved(conn, org, &input.decision_ref, at, now).await?;
-    Ok(Dissolution {
-        organization,
-        transfers: Vec::new(),
-    })
 }

@@ -2,7 +2,8 @@
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
 
-use super::dissolution::{Destination, Dissolve, Routing, dissolve};
+use super::dissolution::{Destination, Dissolve, Routing};
+use super::dissolve::dissolve;
 use crate::auth::policy::written_by_caller;
 use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, parse_id};

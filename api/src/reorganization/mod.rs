@@ -3,5 +3,7 @@
 //! of a committee (once everything under it is dissolved).
 
 pub mod cell;
+pub mod committee;
 pub mod dissolution;
+pub mod dissolve;
 pub mod graphql;

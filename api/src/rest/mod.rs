@@ -25,7 +25,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(storable::refuse_nul))
                 .configure(crate::transfers::rest::configure)
                 .configure(crate::members::rest::configure)
-                .configure(crate::organizations::rest::configure)
                 .service(
                     methods::resource("/openapi.json", "GET, HEAD")
                         .route(methods::get().to(openapi)),
@@ -41,7 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::transfers::rest::submit_events,
         crate::transfers::rest::feed,
         crate::members::rest::membership,
-        crate::organizations::rest::active_members,
+        crate::members::rest::active_members,
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode)),
     modifiers(&BearerAuth)

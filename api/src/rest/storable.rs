@@ -111,7 +111,7 @@ async fn nul_in_body(req: &mut ServiceRequest) -> Result<Option<Nul>, AppError> 
                     let limit = req
                         .app_data::<web::Data<AppState>>()
                         .map_or(0, |state| state.config.max_body_bytes);
-                    crate::startup::body_too_large(limit)
+                    crate::error::body_too_large(limit)
                 }
                 _ => AppError::BadInput("request body could not be read".to_owned()),
             })?;

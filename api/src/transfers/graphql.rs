@@ -10,7 +10,7 @@ use super::feed;
 use super::service::{self, TransferOutcome, TransferRequest};
 use crate::auth::policy::{Visible, written_by_caller};
 use crate::error::AppError;
-use crate::graphql::pagination::{TransferEventConnection, connection, page_arg};
+use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db};
 use crate::members::graphql::{EventRecord, Member, MembershipKind, load_member_of_event};
@@ -42,6 +42,8 @@ pub enum TransferReason {
 
 /// One applied change of a member's cell, in the ordered change feed.
 pub struct TransferEvent(Visible<transfer_event::Model>);
+
+connection_type!(TransferEventConnection, TransferEventEdge, TransferEvent);
 
 impl TransferEvent {
     /// An event the policy let the caller see.
