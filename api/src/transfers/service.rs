@@ -58,6 +58,7 @@ pub struct ItemResult {
     pub outcome: ItemOutcome,
 }
 
+/// What became of one transfer of a submission.
 #[derive(Debug)]
 pub enum ItemOutcome {
     /// Applied now.
@@ -438,4 +439,29 @@ async fn apply(
         open_membership(txn, &event).await?;
     }
     Ok(Done::new(TransferOutcome::Applied(event), destination.path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ItemOutcome, ItemResult};
+    use crate::error::AppError;
+
+    #[test]
+    fn the_callers_errors_are_items_and_the_services_fail_the_request() {
+        let refused = ItemResult::answer("a".to_owned(), Err(AppError::NotFound("member")));
+        assert!(matches!(
+            refused,
+            Ok(ItemResult {
+                outcome: ItemOutcome::Rejected(AppError::NotFound(_)),
+                ..
+            })
+        ));
+        let contended = ItemResult::answer("b".to_owned(), Err(AppError::Contention("x".into())));
+        assert!(matches!(contended, Err(AppError::Contention(_))));
+        let broken = ItemResult::answer(
+            "c".to_owned(),
+            Err(AppError::Internal(anyhow::anyhow!("x"))),
+        );
+        assert!(matches!(broken, Err(AppError::Internal(_))));
+    }
 }
