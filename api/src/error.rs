@@ -42,6 +42,26 @@ impl ErrorCode {
         }
     }
 
+    /// Whose the error is. The caller's is answered where it arose: in the
+    /// item of a batch it concerns, the other items going on. The service's
+    /// (UNAVAILABLE, INTERNAL: nothing the caller sent is wrong, and the same
+    /// request may succeed later) fails the request as a whole: a GraphQL
+    /// error, or a 503/500 problem in REST.
+    pub fn owner(self) -> ErrorOwner {
+        match self {
+            Self::BadUserInput
+            | Self::NotFound
+            | Self::MethodNotAllowed
+            | Self::Forbidden
+            | Self::Unauthenticated
+            | Self::Conflict
+            | Self::LimitExceeded
+            | Self::RateLimited
+            | Self::UnsupportedMediaType => ErrorOwner::Caller,
+            Self::Unavailable | Self::Internal => ErrorOwner::Service,
+        }
+    }
+
     pub fn status(self) -> StatusCode {
         match self {
             Self::BadUserInput => StatusCode::BAD_REQUEST,
@@ -57,6 +77,16 @@ impl ErrorCode {
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
+}
+
+/// Who an error belongs to (`ErrorCode::owner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorOwner {
+    /// The request's input, the caller's rights or the registry's state:
+    /// the same request fails the same way until something changes.
+    Caller,
+    /// The service or the moment: the request as a whole is retried.
+    Service,
 }
 
 /// Every way a request can fail. Messages are safe to show to callers;
@@ -388,6 +418,12 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(ErrorCode::BadUserInput.as_str(), "BAD_USER_INPUT");
+        assert_eq!(ErrorCode::Conflict.owner(), ErrorOwner::Caller);
+        assert_eq!(
+            AppError::Contention("x".into()).code().owner(),
+            ErrorOwner::Service
+        );
+        assert_eq!(ErrorCode::Internal.owner(), ErrorOwner::Service);
         assert_eq!(
             serde_json::to_value(ErrorCode::LimitExceeded).ok(),
             Some(serde_json::json!("LIMIT_EXCEEDED"))

@@ -120,17 +120,48 @@ on_both_backends! {
         // Deeper than 16 refused.
         let deep = format!("{{ organization(code: \"x\") {{ {}id{} }} }}", "parent { ".repeat(16), " }".repeat(16));
         let answer = app.graphql(&deep, json!({})).await;
-        // async-graphql's own depth check answers before cellreg's limits, with
-        // its message alone: no `extensions.code`.
         assert!(answer["data"].is_null(), "{answer}");
-        assert_eq!(answer["errors"][0]["message"], "Query is nested too deep.", "{answer}");
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
 
         // A row budget beyond 25,000 refused: 500 members × 500 events each.
         let wide = "{ members(first: 500) { edges { node { transfers(first: 500) { edges { node { id } } } } } } }";
         let answer = app.graphql(wide, json!({})).await;
-        // Refused by async-graphql's own complexity check, like the depth above.
         assert!(answer["data"].is_null(), "{answer}");
-        assert_eq!(answer["errors"][0]["message"], "Query is too complex.", "{answer}");
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+
+        // Nested past the parser's limit of 32, and more than 5 directives on a field.
+        let nested = format!("{{ organization(code: \"x\") {{ {}id{} }} }}", "parent { ".repeat(40), " }".repeat(40));
+        let answer = app.graphql(&nested, json!({})).await;
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+        let directives = format!("{{ version {} }}", "@include(if: true) ".repeat(6));
+        let answer = app.graphql(&directives, json!({})).await;
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+    }
+}
+
+on_both_backends! {
+    /// async-graphql's own refusals carry a code like every other error.
+    async fn documents_the_library_refuses_carry_a_code(app: TestApp) {
+        let members = "query($first: Int) { members(first: $first) { totalCount } }";
+        let cases = [
+            ("wrongly typed variable", members, json!({ "first": "ten" })),
+            ("variable beyond Int", members, json!({ "first": 3_000_000_000_i64 })),
+            ("unknown enum value", "query($status: MemberStatus) { members(status: $status) { totalCount } }", json!({ "status": "RETIRED" })),
+            ("unparsable text", "{ members(first: 5) { totalCount }", json!({})),
+            ("no operation chosen", "query A { version } query B { version }", json!({})),
+            ("a subscription over POST", "subscription { transferEvents { sequence } }", json!({})),
+        ];
+        for (name, query, variables) in cases {
+            let answer = app.graphql(query, variables).await;
+            assert!(answer["data"].is_null(), "{name}: nothing ran: {answer}");
+            let errors = answer["errors"].as_array().expect("errors");
+            assert!(!errors.is_empty(), "{name}: {answer}");
+            for error in errors {
+                assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{name}: {answer}");
+            }
+        }
+        let answer = app.graphql("query($first: Int) { members(first: $first) { totalCount } }", json!({ "first": 5 })).await;
+        assert_eq!(answer["data"]["members"]["totalCount"], 0, "the same document well typed runs: {answer}");
     }
 }
 

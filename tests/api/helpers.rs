@@ -450,7 +450,9 @@ impl TestApp {
             .post_graphql(token, &json!({ "query": query, "variables": variables }))
             .await;
         assert_eq!(response.status(), 200, "GraphQL answers 200");
-        response.json().await.expect("GraphQL answers JSON")
+        let answer: Value = response.json().await.expect("GraphQL answers JSON");
+        assert_errors_have_codes(&answer);
+        answer
     }
 }
 
@@ -460,6 +462,32 @@ pub struct Seeded {
     pub bl_member: String,
     /// The member in SL.YT.R1 (national ID 001080000002).
     pub yt_member: String,
+}
+
+/// The codes README's Errors section lists, and no other.
+pub const ERROR_CODES: [&str; 11] = [
+    "BAD_USER_INPUT",
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "METHOD_NOT_ALLOWED",
+    "CONFLICT",
+    "LIMIT_EXCEEDED",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "RATE_LIMITED",
+];
+
+/// Every error of a GraphQL answer carries a code from the closed list.
+pub fn assert_errors_have_codes(answer: &Value) {
+    for error in answer["errors"].as_array().into_iter().flatten() {
+        let code = error["extensions"]["code"].as_str().unwrap_or_default();
+        assert!(
+            ERROR_CODES.contains(&code),
+            "an error without a known code: {error}"
+        );
+    }
 }
 
 /// The `extensions.code` of the first error of a GraphQL answer.

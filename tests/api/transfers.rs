@@ -372,3 +372,110 @@ on_both_backends! {
         app.tear_down().await;
     }
 }
+
+/// How the database is made to break off every attempt at a transfer.
+enum Contention {
+    /// SQLite: another connection holds the write lock, so each attempt
+    /// stays busy past the 5 s timeout.
+    WriteLock(sea_orm::DatabaseTransaction),
+    /// PostgreSQL: each insert of an event whose key starts with
+    /// `contended` fails with a serialization failure (SQLSTATE 40001), as
+    /// under a conflicting serializable writer.
+    SerializationFailures,
+}
+
+impl Contention {
+    async fn start(app: &TestApp) -> Self {
+        match app.db().get_database_backend() {
+            sea_orm::DbBackend::Sqlite => Self::WriteLock(
+                api::database::begin_write(app.db())
+                    .await
+                    .expect("write lock"),
+            ),
+            _ => {
+                app.db()
+                    .execute_unprepared(
+                        "CREATE FUNCTION contend() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+                           RAISE EXCEPTION 'could not serialize access' USING ERRCODE = 'serialization_failure'; END $$; \
+                         CREATE TRIGGER contended BEFORE INSERT ON transfer_event FOR EACH ROW \
+                           WHEN (NEW.external_id LIKE 'contended%') EXECUTE FUNCTION contend();",
+                    )
+                    .await
+                    .expect("trigger");
+                Self::SerializationFailures
+            }
+        }
+    }
+
+    async fn end(self, app: &TestApp) {
+        match self {
+            Self::WriteLock(lock) => lock.rollback().await.expect("unlock"),
+            Self::SerializationFailures => {
+                app.db()
+                    .execute_unprepared("DROP TRIGGER contended ON transfer_event")
+                    .await
+                    .expect("drop trigger");
+            }
+        }
+    }
+}
+
+on_both_backends! {
+    /// Contention past the retries is the service's error, not an item's:
+    /// GraphQL answers UNAVAILABLE as an error with 503, REST a 503 problem;
+    /// the items before it stay applied and a retry answers them DUPLICATE.
+    async fn a_transfer_contended_past_its_retries_fails_the_request_whole(app: TestApp) {
+        app.seed_district().await;
+        let mut members = Vec::new();
+        for i in 0..7 {
+            members.push(app.register_member(&format!("00108000010{i}"), "SL.BL.R1", None).await);
+        }
+        let item = |key: &str, member: usize| transfer(key, &members[member], "SL.BL.CQ");
+        let graphql_batch = json!({ "inputs": [item("g-1", 0), item("contended-g", 1), item("g-3", 2)] });
+        let events: Vec<Value> = ["r-1", "contended-r", "r-3"].iter().zip(&members[3..6])
+            .map(|(key, member)| json!({ "externalId": key, "memberId": member.parse::<i64>().expect("id"),
+                                         "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" }))
+            .collect();
+        let rest_batch = json!({ "events": events });
+        let single = json!({ "input": item("contended-s", 6) });
+        let post_rest = || app.client().post(app.url("/api/v1/transfer-events")).bearer_auth(app.admin_token()).json(&rest_batch).send();
+        let batch_body = json!({ "query": BATCH, "variables": graphql_batch });
+        let single_body = json!({ "query": SUBMIT, "variables": single });
+
+        let contention = Contention::start(&app).await;
+        let (batch, one, rest) = tokio::join!(
+            app.post_graphql(app.admin_token(), &batch_body),
+            app.post_graphql(app.admin_token(), &single_body),
+            post_rest()
+        );
+        let rest = rest.expect("POST");
+        let mut answers = Vec::new();
+        for response in [batch, one, rest] {
+            assert_eq!(response.status(), 503);
+            assert_eq!(response.headers().get("retry-after").map(|v| v.to_str().expect("text").to_owned()), Some("1".to_owned()));
+            answers.push(response.json::<Value>().await.expect("JSON"));
+        }
+        contention.end(&app).await;
+        for answer in &answers[..2] {
+            assert!(answer["data"].is_null(), "no item answered: {answer}");
+            assert_eq!(error_code(answer), Some("UNAVAILABLE"), "{answer}");
+        }
+        assert_eq!(answers[2]["code"], "UNAVAILABLE", "{}", answers[2]);
+        assert!(answers[2].get("results").is_none(), "a problem, not items: {}", answers[2]);
+
+        // The first items were applied on PostgreSQL, where only the second
+        // contended; on SQLite the first already did. Those after it were not tried.
+        let first = match app.db().get_database_backend() {
+            sea_orm::DbBackend::Sqlite => "APPLIED",
+            _ => "DUPLICATE",
+        };
+        let again = app.graphql(BATCH, graphql_batch.clone()).await;
+        let statuses: Vec<&str> = again["data"]["submitTransfers"].as_array().expect("results").iter().map(|r| r["status"].as_str().unwrap_or("")).collect();
+        assert_eq!(statuses, [first, "APPLIED", "APPLIED"], "{again}");
+        let again: Value = post_rest().await.expect("POST").json().await.expect("JSON");
+        let statuses: Vec<&str> = again["results"].as_array().expect("results").iter().map(|r| r["status"].as_str().unwrap_or("")).collect();
+        assert_eq!(statuses, [first, "APPLIED", "APPLIED"], "{again}");
+        let again = app.graphql(SUBMIT, single).await;
+        assert_eq!(again["data"]["submitTransfer"]["status"], "APPLIED", "{again}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The GraphQL API: schema assembly from each area's query and mutation
 //! roots, its limits, and the `/graphql` routes.
 
+mod error_codes;
 pub mod limits;
 pub mod loaders;
 pub mod pagination;
@@ -87,8 +88,9 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
         SubscriptionRoot::default(),
         [scalars::DATE_TIME],
     )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_ROWS)
+    // First, so that it sees every error the others answer; it checks the
+    // depth and the row budget itself, to answer them with their code.
+    .extension(error_codes::ErrorCodes)
     .extension(limits::RequestLimits)
     .extension(storable::StorableText)
     .extension(validation::StrictValidation)

@@ -2,21 +2,17 @@
 //! its visitor never looks at the directives on a `__typename` field or on
 //! a variable definition (so `{ __typename @foo }` ran as if `@foo` were not
 //! there); with introspection disabled it still accepts `__schema` and
-//! `__type` and answers them null; and its validation errors carry no
-//! `extensions.code`. Here the skipped directives are checked against the
-//! schema, introspection fields are refused when it is off, and every
-//! refusal before execution answers BAD_USER_INPUT unless it has a code.
+//! `__type` and answers them null. Here the skipped directives are checked
+//! against the schema and introspection fields are refused when it is off,
+//! each refusal answering BAD_USER_INPUT (the library's own validation
+//! errors get their code in `error_codes`).
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{
     Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
 use async_graphql::registry::{__DirectiveLocation, Registry};
-use async_graphql::{
-    IntrospectionMode, Pos, Positioned, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{IntrospectionMode, Pos, Positioned, ServerError, ServerResult, Variables};
 
 use crate::error::ErrorCode;
 
@@ -47,29 +43,16 @@ impl Extension for StrictValidation {
             None => Ok(document),
         }
     }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx)
-            .await
-            .map_err(|errors| errors.into_iter().map(with_bad_user_input_code).collect())
-    }
 }
 
-/// A validation error as callers get it: with a code they can act on.
-fn with_bad_user_input_code(mut error: ServerError) -> ServerError {
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    if extensions.get("code").is_none() {
-        extensions.set("code", ErrorCode::BadUserInput.as_str());
-    }
-    error
-}
-
+/// A refusal of this extension, with its code.
 fn refusal(message: String, pos: Pos) -> ServerError {
-    with_bad_user_input_code(ServerError::new(message, Some(pos)))
+    let mut error = ServerError::new(message, Some(pos));
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", ErrorCode::BadUserInput.as_str());
+    error
 }
 
 /// Errors for what async-graphql's validation does not check.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::transfer_event;
 
 use super::feed;
-use super::service::{self, TransferOutcome, TransferRequest};
+use super::service::{self, ItemOutcome, ItemResult, TransferRequest};
 use crate::auth::policy::{Visible, written_by_caller};
 use crate::error::AppError;
 use crate::graphql::pagination::{connection, connection_type, page_arg};
@@ -170,36 +170,26 @@ pub struct TransferResult {
     error: Option<ErrorInfo>,
 }
 
-impl TransferResult {
-    /// In-band answer; only failures the caller should retry (database
-    /// unavailable, internal errors) become GraphQL errors.
-    fn from_outcome(
-        external_id: String,
-        outcome: Result<TransferOutcome, AppError>,
-    ) -> async_graphql::Result<Self> {
-        match outcome {
-            Ok(TransferOutcome::Applied(event)) => Ok(Self {
-                external_id,
-                status: TransferStatus::Applied,
-                event: Some(TransferEvent::new(written_by_caller(event))),
-                error: None,
-            }),
-            Ok(TransferOutcome::Duplicate(event)) => Ok(Self {
-                external_id,
-                status: TransferStatus::Duplicate,
-                event: Some(TransferEvent::new(written_by_caller(event))),
-                error: None,
-            }),
-            Err(err @ (AppError::Internal(_) | AppError::Unavailable(_))) => Err(err.extend()),
-            Err(err) => Ok(Self {
-                external_id,
-                status: TransferStatus::Rejected,
-                event: None,
-                error: Some(ErrorInfo {
+impl From<ItemResult> for TransferResult {
+    fn from(item: ItemResult) -> Self {
+        let (status, event, error) = match item.outcome {
+            ItemOutcome::Applied(event) => (TransferStatus::Applied, Some(event), None),
+            ItemOutcome::Duplicate(event) => (TransferStatus::Duplicate, Some(event), None),
+            ItemOutcome::Rejected(err) => (
+                TransferStatus::Rejected,
+                None,
+                Some(ErrorInfo {
                     code: err.code().as_str().to_owned(),
                     message: err.to_string(),
                 }),
-            }),
+            ),
+        };
+        Self {
+            external_id: item.external_id,
+            status,
+            // Writing it (or its first time) needed both ends in the caller's scope.
+            event: event.map(|event| TransferEvent::new(written_by_caller(event))),
+            error,
         }
     }
 }
@@ -254,10 +244,11 @@ impl TransferMutation {
         ctx: &Context<'_>,
         input: TransferInput,
     ) -> async_graphql::Result<TransferResult> {
-        let external_id = input.external_id.clone();
-        let outcome = service::submit(db(ctx)?, caller(ctx)?, input.into()).await;
+        let item = service::submit_item(db(ctx)?, caller(ctx)?, input.into())
+            .await
+            .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        TransferResult::from_outcome(external_id, outcome)
+        Ok(item.into())
     }
 
     /// At most 500 inputs; each applied or rejected on its own.
@@ -266,19 +257,12 @@ impl TransferMutation {
         ctx: &Context<'_>,
         inputs: Vec<TransferInput>,
     ) -> async_graphql::Result<Vec<TransferResult>> {
-        let keys: Vec<String> = inputs
-            .iter()
-            .map(|input| input.external_id.clone())
-            .collect();
         let requests = inputs.into_iter().map(Into::into).collect();
-        let outcomes = service::submit_batch(db(ctx)?, caller(ctx)?, requests)
+        let items = service::submit_batch(db(ctx)?, caller(ctx)?, requests)
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        keys.into_iter()
-            .zip(outcomes)
-            .map(|(key, outcome)| TransferResult::from_outcome(key, outcome))
-            .collect()
+        Ok(items.into_iter().map(Into::into).collect())
     }
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::feed;
-use super::service::{self, TransferOutcome, TransferRequest};
+use super::service::{self, ItemOutcome, ItemResult, TransferRequest};
 use crate::auth::Ctx;
 use crate::auth::policy::Visible;
 use crate::error::AppError;
@@ -98,28 +98,27 @@ pub struct TransferBatchResult {
     pub results: Vec<TransferItemResult>,
 }
 
-fn item_result(
-    external_id: String,
-    outcome: Result<TransferOutcome, AppError>,
-) -> TransferItemResult {
-    let (status, event, error) = match outcome {
-        Ok(TransferOutcome::Applied(event)) => ("APPLIED", Some(event), None),
-        Ok(TransferOutcome::Duplicate(event)) => ("DUPLICATE", Some(event), None),
-        Err(err) => (
-            "REJECTED",
-            None,
-            Some(ItemError {
-                code: err.code().as_str().to_owned(),
-                message: err.to_string(),
-            }),
-        ),
-    };
-    TransferItemResult {
-        external_id,
-        status,
-        event_id: event.as_ref().map(|e| e.id),
-        sequence: event.as_ref().map(|e| e.sequence),
-        error,
+impl From<ItemResult> for TransferItemResult {
+    fn from(item: ItemResult) -> Self {
+        let (status, event, error) = match item.outcome {
+            ItemOutcome::Applied(event) => ("APPLIED", Some(event), None),
+            ItemOutcome::Duplicate(event) => ("DUPLICATE", Some(event), None),
+            ItemOutcome::Rejected(err) => (
+                "REJECTED",
+                None,
+                Some(ItemError {
+                    code: err.code().as_str().to_owned(),
+                    message: err.to_string(),
+                }),
+            ),
+        };
+        Self {
+            external_id: item.external_id,
+            status,
+            event_id: event.as_ref().map(|e| e.id),
+            sequence: event.as_ref().map(|e| e.sequence),
+            error,
+        }
     }
 }
 
@@ -131,6 +130,8 @@ fn item_result(
         (status = 401, description = "No valid bearer token", body = crate::error::Problem),
         (status = 413, description = "More than 500 events, or a body over 1 MiB; nothing applied", body = crate::error::Problem),
         (status = 429, description = "The token's subject is past its mutations per minute; nothing applied, retry after `Retry-After` seconds", body = crate::error::Problem),
+        (status = 500, description = "An internal error ended the batch at an item: the items before it were applied, the rest not tried; details only in the log", body = crate::error::Problem),
+        (status = 503, description = "The database was unavailable or contended past the retries at an item: the items before it were applied (DUPLICATE on a retry of the batch), the rest not tried; retry after `Retry-After` seconds", body = crate::error::Problem),
     ),
     security(("bearer" = [])))]
 pub async fn submit_events(
@@ -141,14 +142,9 @@ pub async fn submit_events(
     // A batch counts once: it is one request, and at most 500 events.
     state.rate_limits.mutation(&caller.principal.subject)?;
     let batch = batch.into_inner();
-    let keys: Vec<String> = batch.events.iter().map(|e| e.external_id.clone()).collect();
     let requests = batch.events.into_iter().map(Into::into).collect();
-    let outcomes = service::submit_batch(&state.db, &caller, requests).await?;
-    let results = keys
-        .into_iter()
-        .zip(outcomes)
-        .map(|(key, outcome)| item_result(key, outcome))
-        .collect();
+    let items = service::submit_batch(&state.db, &caller, requests).await?;
+    let results = items.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(TransferBatchResult { results }))
 }
 

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::auth::{Ctx, Permission};
 use crate::domain::{has_left_the_party, validate_decision_ref, validate_external_id};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorOwner};
 use crate::members::lookup::{self as members, MemberLookup, MemberRef};
 use crate::memberships::record::{
     close_membership, open_membership, record_event, with_member_snapshot,
@@ -48,6 +48,46 @@ impl TransferOutcome {
         match self {
             Self::Applied(event) | Self::Duplicate(event) => event,
         }
+    }
+}
+
+/// The answer for one submitted transfer, as GraphQL and REST both render it.
+#[derive(Debug)]
+pub struct ItemResult {
+    pub external_id: String,
+    pub outcome: ItemOutcome,
+}
+
+/// What became of one transfer of a submission.
+#[derive(Debug)]
+pub enum ItemOutcome {
+    /// Applied now.
+    Applied(transfer_event::Model),
+    /// The same key and content were applied before: nothing changed.
+    Duplicate(transfer_event::Model),
+    /// Refused for a reason of the caller's (`ErrorOwner::Caller`): nothing changed.
+    Rejected(AppError),
+}
+
+impl ItemResult {
+    /// The item for a transfer's result; an error of the service's is no
+    /// item's answer but the request's, so it is handed back as the error.
+    fn answer(
+        external_id: String,
+        result: Result<TransferOutcome, AppError>,
+    ) -> Result<Self, AppError> {
+        let outcome = match result {
+            Ok(TransferOutcome::Applied(event)) => ItemOutcome::Applied(event),
+            Ok(TransferOutcome::Duplicate(event)) => ItemOutcome::Duplicate(event),
+            Err(err) => match err.code().owner() {
+                ErrorOwner::Caller => ItemOutcome::Rejected(err),
+                ErrorOwner::Service => return Err(err),
+            },
+        };
+        Ok(Self {
+            external_id,
+            outcome,
+        })
     }
 }
 
@@ -177,13 +217,27 @@ impl Mutation for TransferRequest {
     }
 }
 
+/// Applies one transfer and answers it as an item: refused for the
+/// caller's reasons in the item, failed for the service's as the error.
+pub async fn submit_item(
+    db: &DatabaseConnection,
+    ctx: &Ctx,
+    request: TransferRequest,
+) -> Result<ItemResult, AppError> {
+    let external_id = request.external_id.clone();
+    ItemResult::answer(external_id, submit(db, ctx, request).await)
+}
+
 /// Applies each transfer on its own, answering per item in input order.
-/// More than 500 is refused whole, with nothing applied.
+/// More than 500 is refused whole, with nothing applied. An error of the
+/// service's (UNAVAILABLE, INTERNAL) ends the batch there and is the
+/// answer: the items before it stay applied (a retry of the whole batch
+/// answers them DUPLICATE), the items after it were not tried.
 pub async fn submit_batch(
     db: &DatabaseConnection,
     ctx: &Ctx,
     requests: Vec<TransferRequest>,
-) -> Result<Vec<Result<TransferOutcome, AppError>>, AppError> {
+) -> Result<Vec<ItemResult>, AppError> {
     if requests.len() > MAX_BATCH {
         return Err(AppError::LimitExceeded(format!(
             "a batch holds at most {MAX_BATCH} transfers; this one has {}",
@@ -197,7 +251,7 @@ pub async fn submit_batch(
     }
     let mut results = Vec::with_capacity(requests.len());
     for request in requests {
-        results.push(submit(db, ctx, request).await);
+        results.push(submit_item(db, ctx, request).await?);
     }
     Ok(results)
 }
@@ -385,4 +439,29 @@ async fn apply(
         open_membership(txn, &event).await?;
     }
     Ok(Done::new(TransferOutcome::Applied(event), destination.path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{ItemOutcome, ItemResult};
+    use crate::error::AppError;
+
+    #[test]
+    fn the_callers_errors_are_items_and_the_services_fail_the_request() {
+        let refused = ItemResult::answer("a".to_owned(), Err(AppError::NotFound("member")));
+        assert!(matches!(
+            refused,
+            Ok(ItemResult {
+                outcome: ItemOutcome::Rejected(AppError::NotFound(_)),
+                ..
+            })
+        ));
+        let contended = ItemResult::answer("b".to_owned(), Err(AppError::Contention("x".into())));
+        assert!(matches!(contended, Err(AppError::Contention(_))));
+        let broken = ItemResult::answer(
+            "c".to_owned(),
+            Err(AppError::Internal(anyhow::anyhow!("x"))),
+        );
+        assert!(matches!(broken, Err(AppError::Internal(_))));
+    }
 }
