@@ -14,15 +14,48 @@ pub fn subtree_range(path: &str) -> (String, String) {
     (path.to_owned(), upper)
 }
 
+/// The subtree condition: `path` (a column of materialized paths) lies in
+/// `range`. Every subtree read is this one index range scan.
+pub fn path_in(
+    path: impl Into<sea_orm::sea_query::Expr> + Clone,
+    range: &(String, String),
+) -> sea_orm::Condition {
+    use sea_orm::sea_query::ExprTrait;
+    let path: sea_orm::sea_query::Expr = path.into();
+    sea_orm::Condition::all()
+        .add(path.clone().gte(range.0.clone()))
+        .add(path.lt(range.1.clone()))
+}
+
+/// The subtree condition between two columns of one statement: `path` lies
+/// under `root`, the range `subtree_range` computes, written in SQL.
+pub fn path_under(
+    path: impl Into<sea_orm::sea_query::Expr> + Clone,
+    root: impl Into<sea_orm::sea_query::Expr> + Clone,
+) -> sea_orm::Condition {
+    use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func};
+    let (path, root): (Expr, Expr) = (path.into(), root.into());
+    // `/1/7/` → `/1/7` || '0'
+    let upper = Expr::from(
+        Func::cust("SUBSTR")
+            .arg(root.clone())
+            .arg(1)
+            .arg(Expr::from(Func::char_length(root.clone())).sub(1)),
+    )
+    .binary(BinOper::Custom("||"), Expr::val("0"));
+    sea_orm::Condition::all()
+        .add(path.clone().gte(root))
+        .add(path.lt(upper))
+}
+
 /// Ids of the organizations in a range of materialized paths, as a subquery.
 pub fn organizations_in(range: &(String, String)) -> sea_orm::sea_query::SelectStatement {
     use entity::organization;
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::sea_query::{Expr, Query};
     Query::select()
         .column(organization::Column::Id)
         .from(organization::Entity)
-        .and_where(Expr::col(organization::Column::Path).gte(range.0.clone()))
-        .and_where(Expr::col(organization::Column::Path).lt(range.1.clone()))
+        .cond_where(path_in(Expr::col(organization::Column::Path), range))
         .to_owned()
 }
 

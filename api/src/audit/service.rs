@@ -272,10 +272,11 @@ pub async fn list(
         query = query.filter(audit_log::Column::Action.eq(action));
     }
     if let Some(scope) = &ctx.principal.scope {
-        let (from, to) = crate::tree::subtree_range(&scope.path);
-        query = query
-            .filter(audit_log::Column::ScopePath.gte(from))
-            .filter(audit_log::Column::ScopePath.lt(to));
+        let subtree = crate::tree::subtree_range(&scope.path);
+        query = query.filter(crate::tree::path_in(
+            sea_orm::sea_query::Expr::col(audit_log::Column::ScopePath),
+            &subtree,
+        ));
     }
     Ok(crate::page::fetch_page(db, query, audit_log::Column::Seq, page).await?)
 }

@@ -10,7 +10,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, Set,
 };
-use sha2::{Digest, Sha256};
 
 use crate::auth::{Ctx, Permission};
 use crate::domain::{
@@ -18,7 +17,7 @@ use crate::domain::{
     years_between,
 };
 use crate::error::AppError;
-use crate::memberships::record;
+use crate::memberships::record::{self, NewEvent};
 use crate::organizations::service::{self as organizations, Lookup, validate_code};
 use crate::unit_of_work::{self, Done, Mutation};
 
@@ -100,7 +99,7 @@ fn request_hash(input: &RegisterMember) -> String {
         input.organization_code,
         input.residence_cell_code,
     ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    record::request_hash(&canonical)
 }
 
 pub(super) async fn active_cell<C: ConnectionTrait>(
@@ -116,6 +115,26 @@ pub(super) async fn active_cell<C: ConnectionTrait>(
         return Err(AppError::invalid(field, "must be an ACTIVE CELL"));
     }
     Ok(cell)
+}
+
+/// The residence cell a member is given (`residenceCellCode`), if any: an
+/// ACTIVE RESIDENTIAL cell in scope.
+pub(super) async fn residence_cell<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    code: Option<&str>,
+) -> Result<Option<organization::Model>, AppError> {
+    let Some(code) = code else {
+        return Ok(None);
+    };
+    let residence = active_cell(conn, ctx, "residenceCellCode", code).await?;
+    if residence.cell_type != Some(CellType::Residential) {
+        return Err(AppError::invalid(
+            "residenceCellCode",
+            "must be a RESIDENTIAL cell",
+        ));
+    }
+    Ok(Some(residence))
 }
 
 /// `registerMember`, as one unit of work with its audit row.
@@ -181,19 +200,7 @@ impl Mutation for RegisterMember {
         }
 
         let cell = active_cell(txn, ctx, "organizationCode", &input.organization_code).await?;
-        let residence = match &input.residence_cell_code {
-            None => None,
-            Some(code) => {
-                let residence = active_cell(txn, ctx, "residenceCellCode", code).await?;
-                if residence.cell_type != Some(CellType::Residential) {
-                    return Err(AppError::invalid(
-                        "residenceCellCode",
-                        "must be a RESIDENTIAL cell",
-                    ));
-                }
-                Some(residence)
-            }
-        };
+        let residence = residence_cell(txn, ctx, input.residence_cell_code.as_deref()).await?;
         let mut duplicate = Condition::any().add(member::Column::NationalId.eq(&input.national_id));
         if let Some(card) = &input.party_card_number {
             duplicate = duplicate.add(member::Column::PartyCardNumber.eq(card));
@@ -229,26 +236,19 @@ impl Mutation for RegisterMember {
             .map(|day| day.and_time(NaiveTime::MIN).and_utc())
             .filter(|at| *at < now)
             .unwrap_or(now);
-        let event = record::record_event(
-            txn,
-            record::with_member_snapshot(
-                transfer_event::ActiveModel {
-                    submitter: Set(ctx.principal.subject.clone()),
-                    external_id: Set(input.external_id.clone()),
-                    request_hash: Set(hash),
-                    from_organization_id: Set(None),
-                    to_organization_id: Set(cell.id),
-                    kind: Set(MembershipKind::Official),
-                    reason: Set(TransferReason::Admission),
-                    decision_ref: Set(None),
-                    effective_at: Set(effective_at),
-                    recorded_at: Set(now),
-                    ..Default::default()
-                },
-                &created,
-            ),
-        )
-        .await?;
+        let admission = NewEvent {
+            submitter: ctx.principal.subject.clone(),
+            external_id: input.external_id.clone(),
+            request_hash: hash,
+            from: None,
+            to: cell.id,
+            kind: MembershipKind::Official,
+            reason: TransferReason::Admission,
+            decision_ref: None,
+            effective_at,
+            recorded_at: now,
+        };
+        let event = record::record_event(txn, admission, (&created).into()).await?;
         record::open_membership(txn, &event).await?;
         Ok(Done::new(created, cell.path))
     }

@@ -3,22 +3,22 @@
 //! final and close every open membership, each with an event in the feed.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use entity::enums::{CellType, MemberStatus, TransferReason};
-use entity::{member, membership, transfer_event};
+use entity::enums::{MemberStatus, TransferReason};
+use entity::{member, membership};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use sha2::{Digest, Sha256};
 
 use super::lookup::{self as service, MemberLookup, MemberRef};
-use super::registration::active_cell;
+use super::registration::residence_cell;
 use crate::auth::{Ctx, Permission};
 use crate::domain::{
     has_left_the_party, validate_decision_ref, validate_party_card_number, years_between,
 };
 use crate::error::AppError;
-use crate::memberships::{read as memberships, record};
+use crate::memberships::read as memberships;
+use crate::memberships::record::{self, MemberRecord, NewEvent};
 use crate::organizations::service as organizations;
 use crate::unit_of_work::{self, Done, Mutation};
 
@@ -202,19 +202,7 @@ impl Mutation for UpdateMember {
                 ));
             }
         }
-        let residence = match &input.residence_cell_code {
-            None => None,
-            Some(code) => {
-                let cell = active_cell(txn, ctx, "residenceCellCode", code).await?;
-                if cell.cell_type != Some(CellType::Residential) {
-                    return Err(AppError::invalid(
-                        "residenceCellCode",
-                        "must be a RESIDENTIAL cell",
-                    ));
-                }
-                Some(cell)
-            }
-        };
+        let residence = residence_cell(txn, ctx, input.residence_cell_code.as_deref()).await?;
 
         let status = input.status.unwrap_or(current.status);
         let leaving = status != current.status && has_left_the_party(status);
@@ -265,13 +253,8 @@ async fn close_all<C: ConnectionTrait>(
         .order_by_asc(membership::Column::Id)
         .all(conn)
         .await?;
-    let effective_at = match input.effective_at {
-        Some(at) => at,
-        None => open
-            .iter()
-            .map(|m| m.started_at)
-            .fold(crate::clock::now(), std::cmp::max),
-    };
+    let effective_at =
+        record::effective_instant(input.effective_at, open.iter().map(|m| m.started_at));
     if open.iter().any(|m| effective_at < m.started_at) {
         return Err(AppError::invalid(
             "effectiveAt",
@@ -281,35 +264,29 @@ async fn close_all<C: ConnectionTrait>(
     for closing in open {
         let canonical =
             serde_json::json!(["updateMember", current.id, status.to_value(), closing.id,]);
-        let recorded = record::record_event(
-            conn,
-            transfer_event::ActiveModel {
-                submitter: Set(ctx.principal.subject.clone()),
-                // Made by the registry: '/' never appears in a caller's externalId.
-                external_id: Set(format!("status/{}", closing.id)),
-                request_hash: Set(hex::encode(Sha256::digest(
-                    canonical.to_string().as_bytes(),
-                ))),
-                member_id: Set(current.id),
-                // The member as this update leaves them.
-                member_full_name: Set(Some(
-                    input
-                        .full_name
-                        .clone()
-                        .unwrap_or_else(|| current.full_name.clone()),
-                )),
-                member_status: Set(Some(status)),
-                from_organization_id: Set(Some(closing.organization_id)),
-                to_organization_id: Set(closing.organization_id),
-                kind: Set(closing.kind),
-                reason: Set(reason),
-                decision_ref: Set(input.decision_ref.clone()),
-                effective_at: Set(effective_at),
-                recorded_at: Set(now),
-                ..Default::default()
-            },
-        )
-        .await?;
+        let leaving = NewEvent {
+            submitter: ctx.principal.subject.clone(),
+            // Made by the registry: '/' never appears in a caller's externalId.
+            external_id: format!("status/{}", closing.id),
+            request_hash: record::request_hash(&canonical),
+            from: Some(closing.organization_id),
+            to: closing.organization_id,
+            kind: closing.kind,
+            reason,
+            decision_ref: input.decision_ref.clone(),
+            effective_at,
+            recorded_at: now,
+        };
+        // The member as this update leaves them.
+        let member = MemberRecord {
+            id: current.id,
+            full_name: input
+                .full_name
+                .clone()
+                .unwrap_or_else(|| current.full_name.clone()),
+            status,
+        };
+        let recorded = record::record_event(conn, leaving, member).await?;
         record::close_membership(conn, &closing, &recorded).await?;
     }
     Ok(())

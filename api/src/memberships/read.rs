@@ -75,12 +75,21 @@ pub async fn official_at<C: ConnectionTrait>(
 
 /// Memberships open at an instant: started at or before it, not ended by then.
 pub fn open_at(as_of: DateTime<Utc>) -> Condition {
+    open_at_in(membership::Entity, as_of)
+}
+
+/// `open_at` for the memberships of a table or alias of a larger statement.
+pub fn open_at_in(
+    memberships: impl sea_orm::sea_query::IntoIden + Clone,
+    as_of: DateTime<Utc>,
+) -> Condition {
+    let col = |column: membership::Column| Expr::col((memberships.clone(), column));
     Condition::all()
-        .add(membership::Column::StartedAt.lte(as_of))
+        .add(col(membership::Column::StartedAt).lte(as_of))
         .add(
             Condition::any()
-                .add(membership::Column::EndedAt.is_null())
-                .add(membership::Column::EndedAt.gt(as_of)),
+                .add(col(membership::Column::EndedAt).is_null())
+                .add(col(membership::Column::EndedAt).gt(as_of)),
         )
 }
 
@@ -141,35 +150,21 @@ fn memberships_of_listed(
 ) -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Alias, JoinType};
     let (org, within, ms) = (Alias::new("o"), Alias::new("d"), Alias::new("ms"));
-    let mut kept = Condition::all()
-        .add(Expr::col((ms.clone(), membership::Column::StartedAt)).lte(filter.as_of))
-        .add(
-            Condition::any()
-                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).is_null())
-                .add(Expr::col((ms.clone(), membership::Column::EndedAt)).gt(filter.as_of)),
-        );
+    let mut kept = open_at_in(ms.clone(), filter.as_of);
     if let Some(kind) = filter.kind {
         kept = kept.add(Expr::col((ms.clone(), membership::Column::Kind)).eq(kind));
     }
     let mut query = Query::select();
     query.from_as(organization::Entity, org.clone());
     let holder = if filter.include_descendants {
-        // The subtree of path P is the half-open range [P, P without its
-        // last '/' followed by '0'), as `organizations::subtree_range` says.
         query.join_as(
             JoinType::InnerJoin,
             organization::Entity,
             within.clone(),
-            Condition::all()
-                .add(
-                    Expr::col((within.clone(), organization::Column::Path))
-                        .gte(Expr::col((org.clone(), organization::Column::Path))),
-                )
-                .add(
-                    Expr::col((within.clone(), organization::Column::Path)).lt(Expr::cust(
-                        r#"substr("o"."path", 1, length("o"."path") - 1) || '0'"#,
-                    )),
-                ),
+            crate::tree::path_under(
+                Expr::col((within.clone(), organization::Column::Path)),
+                Expr::col((org.clone(), organization::Column::Path)),
+            ),
         );
         within
     } else {

@@ -3,54 +3,82 @@
 //! starts, in the caller's transaction.
 
 use chrono::{DateTime, Utc};
+use entity::enums::{MemberStatus, MembershipKind, TransferReason};
 use entity::{member, membership, transfer_event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+
+use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 
 /// The counter feed sequences come from.
 const FEED_COUNTER: &str = "transfer_event";
 
+/// One change of a member's cell, as every writer states it.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// The caller's token subject; with `external_id`, the idempotency key.
+    pub submitter: String,
+    pub external_id: String,
+    /// `request_hash` of the request's canonical content.
+    pub request_hash: String,
+    /// Null for an admission.
+    pub from: Option<i64>,
+    pub to: i64,
+    pub kind: MembershipKind,
+    pub reason: TransferReason,
+    pub decision_ref: Option<String>,
+    pub effective_at: DateTime<Utc>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The member an event moves, as the event keeps them: callers who see the
+/// event but no longer the member are shown this record.
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    pub id: i64,
+    pub full_name: String,
+    pub status: MemberStatus,
+}
+
+impl From<&member::Model> for MemberRecord {
+    fn from(member: &member::Model) -> Self {
+        Self {
+            id: member.id,
+            full_name: member.full_name.clone(),
+            status: member.status,
+        }
+    }
+}
+
 /// Records an event with the next feed sequence. The only place sequences
 /// are handed out: the counter row's lock, held to commit, makes commit
 /// order equal feed order.
-/// The event keeps the member as they are at that moment (name and
-/// status): callers who see the event but no longer the member are shown
-/// this snapshot. Callers holding the member's row set it themselves
-/// (`with_member_snapshot`); otherwise it is read here.
 pub async fn record_event<C: ConnectionTrait>(
     conn: &C,
-    mut event: transfer_event::ActiveModel,
+    event: NewEvent,
+    member: MemberRecord,
 ) -> Result<transfer_event::Model, AppError> {
-    if event.member_full_name.is_not_set() || event.member_status.is_not_set() {
-        let member_id = match &event.member_id {
-            sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => *id,
-            sea_orm::ActiveValue::NotSet => {
-                return Err(AppError::Internal(anyhow::anyhow!(
-                    "an event without its member"
-                )));
-            }
-        };
-        let member = member::Entity::find_by_id(member_id)
-            .one(conn)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("an event for an unknown member")))?;
-        event = with_member_snapshot(event, &member);
-    }
-    event.sequence = Set(crate::database::next_counter(conn, FEED_COUNTER).await?);
-    Ok(event.insert(conn).await?)
-}
-
-/// Sets the event's member and the snapshot of them it keeps.
-pub fn with_member_snapshot(
-    mut event: transfer_event::ActiveModel,
-    member: &member::Model,
-) -> transfer_event::ActiveModel {
-    event.member_id = Set(member.id);
-    event.member_full_name = Set(Some(member.full_name.clone()));
-    event.member_status = Set(Some(member.status));
-    event
+    let sequence = crate::database::next_counter(conn, FEED_COUNTER).await?;
+    let row = transfer_event::ActiveModel {
+        sequence: Set(sequence),
+        submitter: Set(event.submitter),
+        external_id: Set(event.external_id),
+        request_hash: Set(event.request_hash),
+        member_id: Set(member.id),
+        from_organization_id: Set(event.from),
+        to_organization_id: Set(event.to),
+        kind: Set(event.kind),
+        reason: Set(event.reason),
+        decision_ref: Set(event.decision_ref),
+        effective_at: Set(event.effective_at),
+        recorded_at: Set(event.recorded_at),
+        member_full_name: Set(Some(member.full_name)),
+        member_status: Set(Some(member.status)),
+        ..Default::default()
+    };
+    Ok(row.insert(conn).await?)
 }
 
 /// Opens the membership an event starts: at its destination, of its kind, from its instant.
@@ -115,4 +143,11 @@ pub fn effective_instant(
             .into_iter()
             .fold(crate::clock::now(), std::cmp::max)
     })
+}
+
+/// The request hash an event keeps with its idempotency key: SHA-256 of the
+/// request's canonical JSON (its content with defaults filled), so a retry
+/// with the same key is told from a different request under that key.
+pub fn request_hash(canonical: &serde_json::Value) -> String {
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }

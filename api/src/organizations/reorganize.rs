@@ -13,7 +13,7 @@ use sea_orm::{
 use super::service::{Lookup, allowed_parents, find, find_any, validate_code, validate_name};
 use crate::auth::{Ctx, Permission};
 use crate::error::AppError;
-use crate::tree::subtree_range;
+use crate::tree::{path_in, subtree_range};
 use crate::unit_of_work::{self, Done, Mutation};
 
 /// A new display name for the organization with this code.
@@ -150,7 +150,7 @@ impl Mutation for Move {
         let old_path = org.path.clone();
         let new_path = format!("{}{}/", parent.path, org.id);
         let depth_change = parent.depth + 1 - org.depth;
-        let (from, to) = subtree_range(&old_path);
+        let subtree = subtree_range(&old_path);
         // Each path ends with its own row's id, so no rewritten path can
         // collide with another row's, even halfway through the statement.
         let old_prefix_chars = i32::try_from(old_path.len())
@@ -171,8 +171,7 @@ impl Mutation for Move {
                 Expr::col(organization::Column::Depth).add(depth_change),
             )
             .col_expr(organization::Column::UpdatedAt, Expr::value(now))
-            .filter(organization::Column::Path.gte(from))
-            .filter(organization::Column::Path.lt(to))
+            .filter(path_in(Expr::col(organization::Column::Path), &subtree))
             .exec(txn)
             .await?;
         let mut moved: organization::ActiveModel = find_any(txn, org.id).await?.into();

@@ -205,10 +205,11 @@ pub async fn list<C: ConnectionTrait>(
         return Ok(PageOf::empty());
     };
     let mut query = organization::Entity::find();
-    if let Some((from, to)) = range.range().cloned() {
-        query = query
-            .filter(organization::Column::Path.gte(from))
-            .filter(organization::Column::Path.lt(to));
+    if let Some(range) = range.range() {
+        query = query.filter(crate::tree::path_in(
+            sea_orm::sea_query::Expr::col(organization::Column::Path),
+            range,
+        ));
     }
     if let Some(kind) = filter.kind {
         query = query.filter(organization::Column::Kind.eq(kind));

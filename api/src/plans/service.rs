@@ -259,12 +259,14 @@ fn issue_day(view: &PlanView) -> (DateTime<Utc>, DateTime<Utc>) {
 
 /// Organizations under the issuer that existed on the issue date.
 fn under_issuer_on_issue_day(view: &PlanView) -> Condition {
-    let (from, to) = subtree_range(&view.issued_by.path);
+    let subtree = subtree_range(&view.issued_by.path);
     let (start, end) = issue_day(view);
     let col = |c: organization::Column| Expr::col((organization::Entity, c));
     Condition::all()
-        .add(col(organization::Column::Path).gte(from))
-        .add(col(organization::Column::Path).lt(to))
+        .add(crate::tree::path_in(
+            col(organization::Column::Path),
+            &subtree,
+        ))
         .add(
             Condition::any()
                 .add(col(organization::Column::EstablishedAt).is_null())

@@ -7,10 +7,7 @@
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, OrganizationStatus, TransferReason};
 use entity::{member, membership, organization, transfer_event};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-};
-use sha2::{Digest, Sha256};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::dissolution::{
@@ -21,7 +18,7 @@ use crate::auth::policy::Visible;
 use crate::domain::has_left_the_party;
 use crate::error::{AppError, Fault};
 use crate::members::lookup::{self as members, MemberRef};
-use crate::memberships::record;
+use crate::memberships::record::{self, MemberRecord, NewEvent};
 use crate::organizations::service::{self as organizations, Lookup};
 
 /// A cell: every official member moves to their destination, every
@@ -342,7 +339,7 @@ fn request_hash(input: &Dissolve, membership_id: i64, to_id: i64) -> String {
         membership_id,
         to_id,
     ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    record::request_hash(&canonical)
 }
 
 /// Step 5: one DISSOLUTION event per membership: official members move to
@@ -357,28 +354,32 @@ async fn move_members<C: ConnectionTrait>(
     effective_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Vec<transfer_event::Model>, AppError> {
-    let event = |membership: &membership::Model, to: i64, kind: MembershipKind| {
-        transfer_event::ActiveModel {
-            submitter: Set(ctx.principal.subject.clone()),
-            // Made by the registry: '/' never appears in a caller's externalId.
-            external_id: Set(format!("dissolution/{}", membership.id)),
-            request_hash: Set(request_hash(input, membership.id, to)),
-            member_id: Set(membership.member_id),
-            from_organization_id: Set(Some(present.cell.id)),
-            to_organization_id: Set(to),
-            kind: Set(kind),
-            reason: Set(TransferReason::Dissolution),
-            decision_ref: Set(Some(input.decision_ref.clone())),
-            effective_at: Set(effective_at),
-            recorded_at: Set(now),
-            ..Default::default()
-        }
+    let event = |membership: &membership::Model, to: i64, kind: MembershipKind| NewEvent {
+        submitter: ctx.principal.subject.clone(),
+        // Made by the registry: '/' never appears in a caller's externalId.
+        external_id: format!("dissolution/{}", membership.id),
+        request_hash: request_hash(input, membership.id, to),
+        from: Some(present.cell.id),
+        to,
+        kind,
+        reason: TransferReason::Dissolution,
+        decision_ref: Some(input.decision_ref.clone()),
+        effective_at,
+        recorded_at: now,
+    };
+    let member = |membership: &membership::Model| -> Result<MemberRecord, AppError> {
+        present
+            .people
+            .get(&membership.member_id)
+            .map(MemberRecord::from)
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a membership without its member")))
     };
     let mut events = Vec::with_capacity(present.open.len());
     for (official, destination) in moves {
         let recorded = record::record_event(
             conn,
             event(official, destination.id, MembershipKind::Official),
+            member(official)?,
         )
         .await?;
         record::close_membership(conn, official, &recorded).await?;
@@ -400,6 +401,7 @@ async fn move_members<C: ConnectionTrait>(
         let recorded = record::record_event(
             conn,
             event(temporary, official_cell, MembershipKind::Temporary),
+            member(temporary)?,
         )
         .await?;
         record::close_membership(conn, temporary, &recorded).await?;

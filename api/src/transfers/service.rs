@@ -6,17 +6,14 @@ use entity::enums::{MembershipKind, TransferReason};
 use entity::{member, membership, transfer_event};
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, Set,
+    QueryFilter, QuerySelect,
 };
-use sha2::{Digest, Sha256};
 
 use crate::auth::{Ctx, Permission};
 use crate::domain::{has_left_the_party, validate_decision_ref, validate_external_id};
 use crate::error::{AppError, ErrorOwner};
 use crate::members::lookup::{self as members, MemberLookup, MemberRef};
-use crate::memberships::record::{
-    close_membership, open_membership, record_event, with_member_snapshot,
-};
+use crate::memberships::record::{self, NewEvent, close_membership, open_membership, record_event};
 use crate::organizations::service::{self as organizations, Lookup};
 use crate::unit_of_work::{self, Done, Mutation};
 
@@ -117,7 +114,7 @@ fn request_hash(request: &TransferRequest) -> String {
             .effective_at
             .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
     ]);
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    record::request_hash(&canonical)
 }
 
 /// Checks what needs no database.
@@ -394,13 +391,8 @@ async fn apply(
     }
     // "Now" is read after the member's lock: a transfer that waited for
     // another of the same member starts after it, never before.
-    let effective_at = match request.effective_at {
-        Some(at) => at,
-        None => std::cmp::max(
-            crate::clock::now(),
-            closing.as_ref().map_or(now, |c| c.started_at),
-        ),
-    };
+    let effective_at =
+        record::effective_instant(request.effective_at, closing.as_ref().map(|c| c.started_at));
     if let Some(closing) = &closing {
         if effective_at < closing.started_at {
             return Err(AppError::invalid(
@@ -410,26 +402,19 @@ async fn apply(
         }
     }
 
-    let event = record_event(
-        txn,
-        with_member_snapshot(
-            transfer_event::ActiveModel {
-                submitter: Set(ctx.principal.subject.clone()),
-                external_id: Set(request.external_id.clone()),
-                request_hash: Set(hash),
-                from_organization_id: Set(Some(from_id)),
-                to_organization_id: Set(destination.id),
-                kind: Set(request.kind),
-                reason: Set(request.reason),
-                decision_ref: Set(request.decision_ref.clone()),
-                effective_at: Set(effective_at),
-                recorded_at: Set(now),
-                ..Default::default()
-            },
-            &member,
-        ),
-    )
-    .await?;
+    let transfer = NewEvent {
+        submitter: ctx.principal.subject.clone(),
+        external_id: request.external_id.clone(),
+        request_hash: hash,
+        from: Some(from_id),
+        to: destination.id,
+        kind: request.kind,
+        reason: request.reason,
+        decision_ref: request.decision_ref.clone(),
+        effective_at,
+        recorded_at: now,
+    };
+    let event = record_event(txn, transfer, (&member).into()).await?;
     if let Some(closing) = closing {
         close_membership(txn, &closing, &event).await?;
     }
