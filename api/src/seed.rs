@@ -403,8 +403,11 @@ mod tests {
                 (&a.national_id, &a.full_name),
                 (&b.national_id, &b.full_name)
             );
-            assert!(crate::domain::validate_national_id("nationalId", &a.national_id).is_ok());
-            assert!(crate::domain::validate_party_card_number(&a.party_card_number).is_ok());
+            assert!(crate::domain::NationalId::parse("nationalId", &a.national_id).is_ok());
+            assert!(
+                crate::domain::PartyCardNumber::parse("partyCardNumber", &a.party_card_number)
+                    .is_ok()
+            );
             assert!(a.admitted_on.year() - a.birth_date.year() >= 19);
             assert!(a.official_on > a.admitted_on);
         }

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter}
 
 use crate::auth::policy::Visible;
 use crate::auth::{Ctx, Permission, mask_national_id};
-use crate::domain::validate_national_id;
+use crate::domain::NationalId;
 use crate::error::AppError;
 use crate::memberships::read::{self as memberships, latest_official};
 use crate::organizations::service::{self as organizations, Lookup};
@@ -110,7 +110,7 @@ pub async fn find<C: ConnectionTrait>(
         MemberLookup::Id(id) => query.filter(member::Column::Id.eq(id)).one(conn).await?,
         MemberLookup::NationalId(national_id) => {
             ctx.principal.require(Permission::PersonalData)?;
-            validate_national_id("nationalId", &national_id)?;
+            NationalId::parse("nationalId", &national_id)?;
             query
                 .filter(member::Column::NationalId.eq(national_id))
                 .one(conn)
@@ -184,7 +184,7 @@ pub async fn current_placement<C: ConnectionTrait>(
         MemberLookup::Id(id) => (member::Column::Id, sea_orm::Value::from(*id)),
         MemberLookup::NationalId(national_id) => {
             ctx.principal.require(Permission::PersonalData)?;
-            validate_national_id("nationalId", national_id)?;
+            NationalId::parse("nationalId", national_id)?;
             (member::Column::NationalId, national_id.clone().into())
         }
         MemberLookup::PartyCardNumber(card) => {
@@ -329,7 +329,7 @@ impl MemberRef {
                 "give exactly one of memberId or memberNationalId",
             )),
             Some(Self::NationalId(national_id)) => {
-                validate_national_id("memberNationalId", national_id)
+                NationalId::parse("memberNationalId", national_id).map(drop)
             }
             Some(Self::Id(_)) => Ok(()),
         }

@@ -14,12 +14,11 @@ use super::lookup::{self as service, MemberLookup, MemberRef};
 use super::registration::residence_cell;
 use crate::auth::{Ctx, Permission};
 use crate::domain::{
-    has_left_the_party, validate_decision_ref, validate_party_card_number, years_between,
+    DecisionRef, Name, OrganizationCode, PartyCardNumber, has_left_the_party, years_between,
 };
 use crate::error::AppError;
 use crate::memberships::read as memberships;
 use crate::memberships::record::{self, MemberRecord, NewEvent};
-use crate::organizations::service as organizations;
 use crate::unit_of_work::{self, Done, Mutation};
 
 /// Input of `updateMember`: the member, and only the fields to change.
@@ -130,16 +129,16 @@ fn validate(input: &mut UpdateMember) -> Result<(), AppError> {
         ));
     }
     if let Some(name) = &input.full_name {
-        input.full_name = Some(organizations::validate_name("fullName", name)?);
+        input.full_name = Some(Name::parse("fullName", name)?.into_inner());
     }
     if let Some(card) = &input.party_card_number {
-        validate_party_card_number(card)?;
+        PartyCardNumber::parse("partyCardNumber", card)?;
     }
     if let Some(code) = &input.residence_cell_code {
-        organizations::validate_code("residenceCellCode", code)?;
+        OrganizationCode::parse("residenceCellCode", code)?;
     }
     if let Some(decision) = &input.decision_ref {
-        validate_decision_ref("decisionRef", decision)?;
+        DecisionRef::parse("decisionRef", decision)?;
     }
     Ok(())
 }

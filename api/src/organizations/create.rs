@@ -9,8 +9,9 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
-use super::service::{Lookup, allowed_parents, find, may_be_root, validate_code, validate_name};
+use super::service::{Lookup, allowed_parents, find, may_be_root};
 use crate::auth::{Ctx, Permission};
+use crate::domain::{Name, OrganizationCode};
 use crate::error::AppError;
 use crate::unit_of_work::{self, Done, Mutation};
 
@@ -49,8 +50,8 @@ impl Mutation for CreateOrganization {
     ) -> Result<Done<organization::Model>, AppError> {
         let input = self;
         ctx.principal.require(Permission::Organize)?;
-        validate_code("code", &input.code)?;
-        let name = validate_name("name", &input.name)?;
+        OrganizationCode::parse("code", &input.code)?;
+        let name = Name::parse("name", &input.name)?.into_inner();
         match (input.kind, input.cell_type) {
             (OrganizationKind::Cell, None) => {
                 return Err(AppError::invalid("cellType", "is required for a CELL"));
@@ -74,7 +75,7 @@ impl Mutation for CreateOrganization {
             }
             None => return Err(AppError::invalid("parentCode", "is required for this kind")),
             Some(code) => {
-                validate_code("parentCode", code)?;
+                OrganizationCode::parse("parentCode", code)?;
                 let parent = find(txn, ctx, Lookup::Code(code.clone()))
                     .await?
                     .ok_or(AppError::NotFound("parent organization"))?;

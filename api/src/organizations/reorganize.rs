@@ -10,8 +10,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use super::service::{Lookup, allowed_parents, find, find_any, validate_code, validate_name};
+use super::service::{Lookup, allowed_parents, find, find_any};
 use crate::auth::{Ctx, Permission};
+use crate::domain::{Name, OrganizationCode};
 use crate::error::AppError;
 use crate::tree::{path_in, subtree_range};
 use crate::unit_of_work::{self, Done, Mutation};
@@ -47,8 +48,8 @@ impl Mutation for Rename {
     ) -> Result<Done<organization::Model>, AppError> {
         let (code, name) = (self.code.clone(), &self.name);
         ctx.principal.require(Permission::Organize)?;
-        validate_code("code", &code)?;
-        let name = validate_name("name", name)?;
+        OrganizationCode::parse("code", &code)?;
+        let name = Name::parse("name", name)?.into_inner();
         let org = find(txn, ctx, Lookup::Code(code))
             .await?
             .ok_or(AppError::NotFound("organization"))?;
@@ -100,8 +101,8 @@ impl Mutation for Move {
     ) -> Result<Done<organization::Model>, AppError> {
         let (code, new_parent_code) = (self.code.clone(), self.new_parent_code.clone());
         ctx.principal.require(Permission::Organize)?;
-        validate_code("code", &code)?;
-        validate_code("newParentCode", &new_parent_code)?;
+        OrganizationCode::parse("code", &code)?;
+        OrganizationCode::parse("newParentCode", &new_parent_code)?;
         let org = find(txn, ctx, Lookup::Code(code))
             .await?
             .ok_or(AppError::NotFound("organization"))?;

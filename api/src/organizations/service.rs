@@ -24,37 +24,6 @@ pub enum Lookup {
     Code(String),
 }
 
-/// Codes are shared with other agencies' systems: 1–64 of A-Z a-z 0-9 . _ -.
-pub fn validate_code(field: &'static str, code: &str) -> Result<(), AppError> {
-    let ok = (1..=64).contains(&code.len())
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            field,
-            "must be 1 to 64 of A-Z a-z 0-9 . _ -",
-        ))
-    }
-}
-
-/// A display name: trimmed, 1–255 characters, no control characters.
-pub fn validate_name(field: &'static str, name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 {
-        return Err(AppError::invalid(field, "must be 1 to 255 characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(name.to_owned())
-}
-
 /// The kind a parent must have for a child of this kind; `None` for kinds
 /// that may be roots.
 pub(super) fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationKind] {
@@ -271,22 +240,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codes_follow_the_shared_format() {
-        assert!(validate_code("code", "SL.BL_1-a").is_ok());
-        for bad in ["", "a b", "SL/BL", "ÂN", &"x".repeat(65)] {
-            assert!(validate_code("code", bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn names_are_trimmed_and_bounded() {
-        assert_eq!(validate_name("name", "  Bạch Lưu ").unwrap(), "Bạch Lưu");
-        assert!(validate_name("name", "   ").is_err());
-        assert!(validate_name("name", "a\u{0}b").is_err());
-        assert!(validate_name("name", &"ư".repeat(256)).is_err());
-    }
-
-    #[test]
     fn the_tree_rules_allow_only_the_documented_parents() {
         use OrganizationKind::*;
         assert!(allowed_parents(Cell).contains(&GrassrootsCommittee));
@@ -295,26 +248,5 @@ mod tests {
         assert_eq!(allowed_parents(GrassrootsCommittee), &[DistrictCommittee]);
         assert_eq!(allowed_parents(DistrictCommittee), &[ProvincialCommittee]);
         assert!(may_be_root(DistrictCommittee) && !may_be_root(Cell));
-    }
-
-    #[test]
-    fn a_subtree_is_a_byte_range() {
-        let (from, to) = subtree_range("/1/7/");
-        assert_eq!((from.as_str(), to.as_str()), ("/1/7/", "/1/70"));
-        for inside in ["/1/7/", "/1/7/42/", "/1/7/9/3/"] {
-            assert!(inside >= from.as_str() && inside < to.as_str(), "{inside}");
-        }
-        for outside in ["/1/70/", "/1/", "/1/8/", "/1/6/", "/1/7"] {
-            assert!(
-                !(outside >= from.as_str() && outside < to.as_str()),
-                "{outside}"
-            );
-        }
-    }
-
-    #[test]
-    fn paths_list_ids_root_first() {
-        assert_eq!(path_ids("/1/7/42/"), vec![1, 7, 42]);
-        assert!(path_ids("/").is_empty());
     }
 }

@@ -17,6 +17,7 @@ use sea_orm::{
 use std::collections::{BTreeSet, HashMap};
 
 use crate::auth::{Ctx, Permission};
+use crate::domain::{Name, OrganizationCode};
 use crate::error::AppError;
 use crate::organizations::service::{self as organizations, Lookup, subtree_range};
 use crate::unit_of_work::{self, Done, Mutation};
@@ -77,9 +78,9 @@ pub struct Report {
 }
 
 fn validate(input: &mut CreatePlan, today: NaiveDate) -> Result<(), AppError> {
-    organizations::validate_code("code", &input.code)?;
-    input.title = organizations::validate_name("title", &input.title)?;
-    organizations::validate_code("issuedByCode", &input.issued_by_code)?;
+    OrganizationCode::parse("code", &input.code)?;
+    input.title = Name::parse("title", &input.title)?.into_inner();
+    OrganizationCode::parse("issuedByCode", &input.issued_by_code)?;
     if input.issued_on > today {
         return Err(AppError::invalid("issuedOn", "must not be in the future"));
     }
@@ -226,7 +227,7 @@ pub async fn find<C: ConnectionTrait>(
     ctx: &Ctx,
     code: &str,
 ) -> Result<Option<PlanView>, AppError> {
-    organizations::validate_code("code", code)?;
+    OrganizationCode::parse("code", code)?;
     let Some(found) = plan::Entity::find()
         .filter(plan::Column::Code.eq(code))
         .one(conn)

@@ -9,10 +9,9 @@ use entity::enums::OrganizationStatus;
 use entity::{organization, transfer_event};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
 
-use crate::domain::validate_decision_ref;
+use crate::domain::{DecisionRef, OrganizationCode};
 use crate::error::{AppError, Fault};
 use crate::members::lookup::MemberRef;
-use crate::organizations::service as organizations;
 
 /// Most explicit destinations in one dissolution (a cell rarely has more
 /// than a few hundred members).
@@ -54,8 +53,8 @@ pub struct Dissolution {
 }
 
 pub(super) fn validate(input: &Dissolve, now: DateTime<Utc>) -> Result<(), AppError> {
-    organizations::validate_code("organizationCode", &input.organization_code)?;
-    validate_decision_ref("decisionRef", &input.decision_ref)?;
+    OrganizationCode::parse("organizationCode", &input.organization_code)?;
+    DecisionRef::parse("decisionRef", &input.decision_ref)?;
     crate::clock::not_in_future("effectiveAt", input.effective_at, now)?;
     if input.destinations.len() > MAX_DESTINATIONS {
         return Err(AppError::LimitExceeded(format!(
@@ -65,7 +64,7 @@ pub(super) fn validate(input: &Dissolve, now: DateTime<Utc>) -> Result<(), AppEr
     }
     for destination in &input.destinations {
         MemberRef::check(destination.member.as_ref(), "transfers")?;
-        organizations::validate_code("toOrganizationCode", &destination.to_code)?;
+        OrganizationCode::parse("toOrganizationCode", &destination.to_code)?;
     }
     Ok(())
 }

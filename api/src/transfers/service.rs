@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use crate::auth::{Ctx, Permission};
-use crate::domain::{has_left_the_party, validate_decision_ref, validate_external_id};
+use crate::domain::{DecisionRef, ExternalId, OrganizationCode, has_left_the_party};
 use crate::error::{AppError, ErrorOwner};
 use crate::members::lookup::{self as members, MemberLookup, MemberRef};
 use crate::memberships::record::{self, NewEvent, close_membership, open_membership, record_event};
@@ -119,11 +119,11 @@ fn request_hash(request: &TransferRequest) -> String {
 
 /// Checks what needs no database.
 fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppError> {
-    validate_external_id(&request.external_id)?;
+    ExternalId::parse("externalId", &request.external_id)?;
     MemberRef::check(request.member.as_ref(), "memberId")?;
-    organizations::validate_code("toOrganizationCode", &request.to_code)?;
+    OrganizationCode::parse("toOrganizationCode", &request.to_code)?;
     if let Some(from) = &request.from_code {
-        organizations::validate_code("fromOrganizationCode", from)?;
+        OrganizationCode::parse("fromOrganizationCode", from)?;
     }
     match request.reason {
         TransferReason::Admission => {
@@ -147,7 +147,7 @@ fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppErro
         ));
     }
     if let Some(decision) = &request.decision_ref {
-        validate_decision_ref("decisionRef", decision)?;
+        DecisionRef::parse("decisionRef", decision)?;
     }
     crate::clock::not_in_future("effectiveAt", request.effective_at, now)?;
     Ok(())
