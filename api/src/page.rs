@@ -1,6 +1,25 @@
 //! Keyset pages as the domain hands them to the API layers: a list ordered
 //! by a unique integer key, the page after a key, and the total count.
 
+use crate::error::AppError;
+
+pub const DEFAULT_PAGE_SIZE: i32 = 50;
+pub const MAX_PAGE_SIZE: i32 = 500;
+
+/// `first` (GraphQL) or `limit` (REST), checked: 1 to 500, default 50. Out
+/// of range is an error, never a silent clamp.
+pub fn page_size(first: Option<i32>) -> Result<u64, AppError> {
+    let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
+    if (1..=MAX_PAGE_SIZE).contains(&first) {
+        Ok(first as u64)
+    } else {
+        Err(AppError::invalid(
+            "first",
+            format!("must be between 1 and {MAX_PAGE_SIZE}"),
+        ))
+    }
+}
+
 /// Which page: at most `first` items whose key is greater than `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Page {

@@ -7,21 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crate::error::AppError;
 use crate::page::{Page, PageOf};
 
-pub const DEFAULT_PAGE_SIZE: i32 = 50;
-pub const MAX_PAGE_SIZE: i32 = 500;
-
-/// `first`, checked: 1 to 500, default 50. Out of range is an error, never a silent clamp.
-pub fn page_size(first: Option<i32>) -> Result<u64, AppError> {
-    let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
-    if (1..=MAX_PAGE_SIZE).contains(&first) {
-        Ok(first as u64)
-    } else {
-        Err(AppError::invalid(
-            "first",
-            format!("must be between 1 and {MAX_PAGE_SIZE}"),
-        ))
-    }
-}
+pub use crate::page::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_size};
 
 /// An opaque cursor over a list ordered by a unique integer key.
 pub fn encode_cursor(list: &str, key: i64) -> String {

@@ -133,7 +133,7 @@ pub async fn active_members(
     code: web::Path<String>,
     params: web::Query<MembersParams>,
 ) -> Result<HttpResponse, AppError> {
-    let first = crate::graphql::pagination::page_size(params.limit)
+    let first = crate::page::page_size(params.limit)
         .map_err(|_| AppError::invalid("limit", "must be between 1 and 500"))?;
     let organization = organizations::find(&state.db, &caller, Lookup::Code(code.into_inner()))
         .await?

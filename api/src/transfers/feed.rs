@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use crate::auth::Ctx;
 use crate::auth::policy::Visible;
 use crate::error::AppError;
+use crate::members::lookup::{self as members, MemberIdentity};
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
 use crate::tree::organizations_in;
@@ -100,4 +101,52 @@ pub async fn of_members<C: ConnectionTrait>(
         &totals,
     )
     .await?)
+}
+
+/// An event of the feed as an integration script reads it: the member it
+/// moved by identity only (national ID masked as the role requires) and the
+/// codes of its two ends.
+pub struct FeedEntry {
+    pub event: transfer_event::Model,
+    pub member: MemberIdentity,
+    pub from_code: Option<String>,
+    pub to_code: String,
+}
+
+/// A page of the change feed with what each event names, in three
+/// statements whatever the page size: events, members, organizations.
+pub async fn feed_entries<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    page: Page,
+) -> Result<PageOf<FeedEntry>, AppError> {
+    let page = feed(conn, ctx, None, page).await?;
+    let member_ids: Vec<i64> = page.items.iter().map(|e| e.member_id).collect();
+    let org_ids: Vec<i64> = page
+        .items
+        .iter()
+        .flat_map(|e| [Some(e.to_organization_id), e.from_organization_id])
+        .flatten()
+        .collect();
+    let people: HashMap<i64, MemberIdentity> = members::by_ids(conn, &member_ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, MemberIdentity::new(&m, ctx)))
+        .collect();
+    let codes: HashMap<i64, String> = organizations::by_ids(conn, &org_ids)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.code))
+        .collect();
+    Ok(page.filter_map(|event| {
+        let event = event.into_inner();
+        Some(FeedEntry {
+            member: people.get(&event.member_id)?.clone(),
+            from_code: event
+                .from_organization_id
+                .and_then(|id| codes.get(&id).cloned()),
+            to_code: codes.get(&event.to_organization_id)?.clone(),
+            event,
+        })
+    }))
 }

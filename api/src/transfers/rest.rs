@@ -1,7 +1,5 @@
 //! REST for integration scripts: batches of transfer events in, the change feed out.
 
-use std::collections::HashMap;
-
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, TransferReason};
@@ -11,13 +9,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::feed;
 use super::service::{self, ItemOutcome, ItemResult, TransferRequest};
 use crate::auth::Ctx;
-use crate::auth::policy::Visible;
 use crate::error::AppError;
 use crate::members::lookup::MemberRef;
-use crate::members::lookup::{self as members, MemberIdentity};
-use crate::organizations::service as organizations;
 use crate::page::Page;
 use crate::state::AppState;
+use sea_orm::ActiveEnum as _;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -207,69 +203,35 @@ pub async fn feed(
             "must be a sequence number, 0 or more",
         ));
     }
-    let first = crate::graphql::pagination::page_size(params.limit)
+    let first = crate::page::page_size(params.limit)
         .map_err(|_| AppError::invalid("limit", "must be between 1 and 500"))?;
-    let page = feed::feed(
+    let page = feed::feed_entries(
         &state.db,
         &caller,
-        None,
         Page {
             first,
             after: Some(after),
         },
     )
     .await?;
-    let member_ids: Vec<i64> = page.items.iter().map(|e| e.member_id).collect();
-    let org_ids: Vec<i64> = page
-        .items
-        .iter()
-        .flat_map(|e| [Some(e.to_organization_id), e.from_organization_id])
-        .flatten()
-        .collect();
-    // An event shows who it moved (the national ID masked as the role requires), nothing more.
-    let people: HashMap<i64, MemberIdentity> = members::by_ids(&state.db, &member_ids)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, MemberIdentity::new(&m, &caller)))
-        .collect();
-    let codes: HashMap<i64, String> = organizations::by_ids(&state.db, &org_ids)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.code))
-        .collect();
-    let next_after = page.items.last().map_or(after, |e| e.sequence);
+    let next_after = page.items.last().map_or(after, |e| e.event.sequence);
     let events = page
         .items
         .into_iter()
-        .map(Visible::into_inner)
-        .map(|e| FeedEvent {
-            sequence: e.sequence,
-            event_id: e.id,
-            external_id: e.external_id,
-            member_id: e.member_id,
-            member_national_id: people
-                .get(&e.member_id)
-                .map(|identity| identity.national_id.clone())
-                .unwrap_or_default(),
-            from_organization_code: e
-                .from_organization_id
-                .and_then(|id| codes.get(&id).cloned()),
-            to_organization_code: codes
-                .get(&e.to_organization_id)
-                .cloned()
-                .unwrap_or_default(),
-            kind: serde_json::to_value(e.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            reason: serde_json::to_value(e.reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
-            decision_ref: e.decision_ref,
-            effective_at: e.effective_at,
-            recorded_at: e.recorded_at,
-            submitted_by: e.submitter,
+        .map(|entry| FeedEvent {
+            sequence: entry.event.sequence,
+            event_id: entry.event.id,
+            external_id: entry.event.external_id,
+            member_id: entry.member.id,
+            member_national_id: entry.member.national_id,
+            from_organization_code: entry.from_code,
+            to_organization_code: entry.to_code,
+            kind: entry.event.kind.to_value(),
+            reason: entry.event.reason.to_value(),
+            decision_ref: entry.event.decision_ref,
+            effective_at: entry.event.effective_at,
+            recorded_at: entry.event.recorded_at,
+            submitted_by: entry.event.submitter,
         })
         .collect();
     Ok(HttpResponse::Ok().json(FeedPage {
