@@ -105,8 +105,14 @@ async fn close_of(socket: &mut Socket, wait: Duration) -> (u16, String) {
 }
 
 async fn subscribe(socket: &mut Socket, id: &str, within: Option<&str>) {
-    let query = "subscription($within: String) { transferEvents(within: $within) { sequence externalId to { code } member { nationalId } } }";
-    let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": { "within": within } } });
+    subscribe_after(socket, id, within, None).await
+}
+
+/// Subscribes from a known point of the feed: no event after it can be missed,
+/// however long the server takes to start the subscription.
+async fn subscribe_after(socket: &mut Socket, id: &str, within: Option<&str>, after: Option<i64>) {
+    let query = "subscription($within: String, $after: Int) { transferEvents(within: $within, afterSequence: $after) { sequence externalId to { code } member { nationalId } } }";
+    let message = json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": { "within": within, "after": after } } });
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -119,9 +125,7 @@ on_both_backends! {
         let reader = token_for(Role::Reader, Some("SL.BL"));
         let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {reader}") })).await;
         assert_eq!(next_message(&mut socket).await.expect("ack")["type"], "connection_ack");
-        subscribe(&mut socket, "1", None).await;
-        // Give the subscription its starting point before writing.
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        subscribe_after(&mut socket, "1", None, Some(feed_head(&app).await)).await;
 
         let submit = "mutation($input: TransferInput!) { submitTransfer(input: $input) { status } }";
         for (key, member, to) in [("sub-yt", &seeded.yt_member, "SL.YT.CQ"), ("sub-bl", &seeded.bl_member, "SL.BL.CQ")] {
@@ -339,20 +343,110 @@ on_both_backends! {
             .send(Message::Text(json!({ "id": "a", "type": "complete" }).to_string().into()))
             .await
             .expect("complete");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        subscribe(&mut second, "e", None).await;
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        let head = feed_head(&app).await;
+        // The slot comes back once the server has ended "a": retry until it streams.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let id = format!("e{attempt}");
+            subscribe_after(&mut second, &id, None, Some(head)).await;
+            // A refused subscribe answers at once; an accepted one stays silent until an event.
+            let refused = loop {
+                match tokio::time::timeout(Duration::from_millis(300), next_message(&mut second)).await {
+                    Err(_) => break false,
+                    // What is still said about earlier subscriptions.
+                    Ok(Some(message)) if message["id"] != json!(id) => continue,
+                    Ok(message) => {
+                        let message = message.expect("an answer");
+                        assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED", "{message}");
+                        break true;
+                    }
+                }
+            };
+            if !refused {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the slot never came back");
+        }
         let submit = "mutation($input: TransferInput!) { submitTransfer(input: $input) { status } }";
         let answer = app.graphql(submit, json!({ "input": { "externalId": "slot-1", "memberId": seeded.bl_member, "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" } })).await;
         assert_eq!(answer["data"]["submitTransfer"]["status"], "APPLIED", "{answer}");
         loop {
             let message = next_message(&mut second).await.expect("the event");
-            if message["id"] == "e" {
+            if message["id"].as_str().is_some_and(|id| id.starts_with('e')) && message["type"] == "next" {
                 assert_eq!(message["type"], "next", "{message}");
                 assert_eq!(message["payload"]["data"]["transferEvents"]["externalId"], "slot-1", "{message}");
                 break;
             }
         }
         app.tear_down().await;
+    }
+}
+
+/// The last sequence of the feed, as an unscoped caller reads it.
+async fn feed_head(app: &TestApp) -> i64 {
+    let answer = app
+        .graphql(
+            "{ transferEvents(first: 500) { edges { node { sequence } } } }",
+            json!({}),
+        )
+        .await;
+    answer["data"]["transferEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|edge| edge["node"]["sequence"].as_i64())
+        .max()
+        .unwrap_or(0)
+}
+
+on_both_backends! {
+    async fn a_dropped_subscription_resumes_after_the_last_sequence_it_saw(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let token = token_for(Role::Integrator, Some("SL"));
+        let init = json!({ "Authorization": format!("Bearer {token}") });
+        let submit = "mutation($input: TransferInput!) { submitTransfer(input: $input) { status event { sequence } } }";
+        let moves = [("r-1", "SL.BL.CQ"), ("r-2", "SL.BL.R1"), ("r-3", "SL.BL.CQ")];
+        let mut socket = connect(&app, init.clone()).await;
+        assert_eq!(next_message(&mut socket).await.expect("ack")["type"], "connection_ack");
+        subscribe_after(&mut socket, "s", None, Some(feed_head(&app).await)).await;
+        let (key, to) = moves[0];
+        let answer = app.graphql(submit, json!({ "input": { "externalId": key, "memberId": seeded.bl_member, "toOrganizationCode": to, "reason": "RELOCATION" } })).await;
+        assert_eq!(answer["data"]["submitTransfer"]["status"], "APPLIED", "{answer}");
+        let first = next_message(&mut socket).await.expect("the first event");
+        let seen = &first["payload"]["data"]["transferEvents"];
+        assert_eq!(seen["externalId"], "r-1", "{first}");
+        let last_seen = seen["sequence"].as_i64().expect("sequence");
+        drop(socket);
+
+        // Written while nobody listened.
+        for (key, to) in &moves[1..] {
+            let answer = app.graphql(submit, json!({ "input": { "externalId": key, "memberId": seeded.bl_member, "toOrganizationCode": to, "reason": "RELOCATION" } })).await;
+            assert_eq!(answer["data"]["submitTransfer"]["status"], "APPLIED", "{answer}");
+        }
+        let mut socket = connect(&app, init).await;
+        assert_eq!(next_message(&mut socket).await.expect("ack")["type"], "connection_ack");
+        subscribe_after(&mut socket, "s", None, Some(last_seen)).await;
+        let mut resumed = Vec::new();
+        while resumed.len() < 2 {
+            let message = next_message(&mut socket).await.expect("an event");
+            assert_eq!(message["type"], "next", "{message}");
+            let event = &message["payload"]["data"]["transferEvents"];
+            resumed.push((event["externalId"].clone(), event["sequence"].as_i64().expect("sequence")));
+        }
+        assert_eq!(resumed.iter().map(|(key, _)| key.clone()).collect::<Vec<_>>(), vec![json!("r-2"), json!("r-3")]);
+        assert_eq!(resumed[0].1, last_seen + 1, "nothing skipped");
+        assert_eq!(resumed[1].1, last_seen + 2, "in order");
+
+        // A negative starting point is refused.
+        subscribe_after(&mut socket, "bad", None, Some(-1)).await;
+        loop {
+            let message = next_message(&mut socket).await.expect("an answer");
+            if message["id"] == "bad" {
+                assert_eq!(message["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{message}");
+                break;
+            }
+        }
     }
 }

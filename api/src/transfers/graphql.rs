@@ -281,12 +281,26 @@ impl TransferSubscription {
         &self,
         ctx: &Context<'_>,
         within: Option<String>,
+        #[graphql(
+            desc = "Deliver the events after this feed sequence first (the last one a dropped subscription saw), in order, then new ones. Default: only events recorded from now."
+        )]
+        after_sequence: Option<i32>,
     ) -> async_graphql::Result<impl futures_util::Stream<Item = TransferEvent> + use<>> {
         let db = db(ctx)?.clone();
         let caller = caller(ctx)?.clone();
-        let start = crate::memberships::record::last_sequence(&db)
-            .await
-            .map_err(|e| e.extend())?;
+        let start = match after_sequence {
+            Some(after) if after < 0 => {
+                return Err(AppError::invalid(
+                    "afterSequence",
+                    "must be a sequence number, 0 or more",
+                )
+                .extend());
+            }
+            Some(after) => i64::from(after),
+            None => crate::memberships::record::last_sequence(&db)
+                .await
+                .map_err(|e| e.extend())?,
+        };
         let state = (db, caller, within, start, std::collections::VecDeque::new());
         Ok(futures_util::stream::unfold(
             state,
