@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use entity::organization;
 
 use super::create::{CreateOrganization, create};
-use super::reorganize::{move_to, rename};
+use super::rename_and_move::{move_to, rename};
 use super::service::{self, Lookup, OrganizationFilter};
 use crate::auth::policy::{Subtree, Visible};
 use crate::error::AppError;

@@ -3,5 +3,5 @@
 
 pub mod create;
 pub mod graphql;
-pub mod reorganize;
+pub mod rename_and_move;
 pub mod service;
