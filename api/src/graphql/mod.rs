@@ -21,7 +21,7 @@ use crate::audit::graphql::AuditQuery;
 use crate::auth::Ctx;
 use crate::auth::graphql::AuthQuery;
 use crate::error::AppError;
-use crate::members::graphql::{MemberMutation, MemberQuery};
+use crate::members::graphql_operations::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::plans::graphql::{PlanMutation, PlanQuery};
 use crate::reorganization::graphql::ReorganizationMutation;

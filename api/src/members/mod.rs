@@ -3,6 +3,7 @@
 //! goes through.
 
 pub mod graphql;
+pub mod graphql_operations;
 pub mod list;
 pub mod lookup;
 pub mod registration;
