@@ -22,6 +22,7 @@ pub mod plans;
 pub mod reorganization;
 pub mod rest;
 pub mod seed;
+pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -19,6 +19,7 @@ use crate::database::{self, DatabaseError};
 use crate::error::{AppError, ErrorCode, Problem};
 use crate::graphql;
 use crate::rest;
+use crate::shutdown::{self, Stopping};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -42,6 +43,7 @@ pub struct Application {
     server: Server,
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    stopping: Stopping,
 }
 
 impl Application {
@@ -90,6 +92,8 @@ impl Application {
             config.websockets_per_address,
             config.ws_init_timeout,
         ));
+        let stopping = Stopping::default();
+        let shutdown_timeout = config.shutdown_timeout;
         let state = AppState {
             db: db.clone(),
             config: Arc::new(config),
@@ -97,6 +101,7 @@ impl Application {
             rate_limits,
             subscriptions,
             websockets,
+            stopping: stopping.clone(),
         };
         let schema = graphql::build_schema(Some(state.clone()));
         let mut server = HttpServer::new(move || {
@@ -108,6 +113,9 @@ impl Application {
                         .add(("Cache-Control", "no-store")),
                 )
                 .wrap(actix_web::middleware::from_fn(telemetry::request_context))
+                .wrap(actix_web::middleware::from_fn(
+                    shutdown::close_connections_when_stopping,
+                ))
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
@@ -139,7 +147,10 @@ impl Application {
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind { addr, source })?
-        .shutdown_timeout(30);
+        // Signals are ours (run_until_stopped): actix's own would stop without
+        // closing keep-alive connections, and SIGINT without waiting at all.
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs().max(1));
         if workers > 0 {
             server = server.workers(workers);
         }
@@ -149,6 +160,7 @@ impl Application {
             server: server.run(),
             db,
             statements,
+            stopping,
         })
     }
 
@@ -172,9 +184,30 @@ impl Application {
         self.db.clone()
     }
 
-    /// Serves until stopped by a signal or the handle; drains for up to 30 s.
+    /// Serves until stopped by the handle, or by SIGTERM or SIGINT: then
+    /// it accepts no new connection, answers the requests it has read,
+    /// closes each connection after its answer and completes open
+    /// subscriptions, for up to the shutdown timeout; then closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let stopping = self.stopping.clone();
+        let listening = tokio::spawn(async move {
+            match shutdown::signal().await {
+                Ok(name) => {
+                    tracing::info!(signal = name, "stopping: answering the requests in flight");
+                    stopping.begin();
+                    handle.stop(true).await;
+                }
+                Err(err) => tracing::error!(error = %err, "cannot listen for stop signals"),
+            }
+        });
+        let served = self.server.await;
+        listening.abort();
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+        tracing::info!("cellreg stopped");
+        served
     }
 }
 
