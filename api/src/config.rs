@@ -223,6 +223,11 @@ pub struct Config {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,
 
+    /// Serve Prometheus metrics at `GET /metrics` (no token, like /healthz).
+    #[arg(long, env = "CELLREG_METRICS", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics: bool,
+
     /// On SIGTERM or SIGINT, how long requests in flight may take to be
     /// answered before the server stops anyway.
     #[arg(long = "shutdown-timeout", env = "CELLREG_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
@@ -337,6 +342,7 @@ impl Config {
             ws_init_timeout: Duration::from_secs(10),
             websockets_per_address: 50,
             introspection: true,
+            metrics: true,
             shutdown_timeout: Duration::from_secs(30),
             auth: AuthArgs {
                 jwt_secret: None,

@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod members;
 pub mod memberships;
 pub mod methods;
+pub mod metrics;
 pub mod organizations;
 pub mod page;
 pub mod plans;

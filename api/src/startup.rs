@@ -104,6 +104,11 @@ impl Application {
             stopping: stopping.clone(),
         };
         let schema = graphql::build_schema(Some(state.clone()));
+        let metrics = if state.config.metrics {
+            crate::metrics::recorder()
+        } else {
+            None
+        };
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(plain_json_only))
@@ -112,6 +117,9 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Cache-Control", "no-store")),
                 )
+                .wrap(actix_web::middleware::from_fn(
+                    crate::metrics::count_requests,
+                ))
                 .wrap(actix_web::middleware::from_fn(telemetry::request_context))
                 .wrap(actix_web::middleware::from_fn(
                     shutdown::close_connections_when_stopping,
@@ -141,6 +149,12 @@ impl Application {
                         .limit(max_body)
                         .error_handler(json_error),
                 )
+                .configure(|cfg| {
+                    if let Some(handle) = &metrics {
+                        cfg.app_data(web::Data::new(handle.clone()))
+                            .configure(crate::metrics::configure);
+                    }
+                })
                 .configure(rest::configure)
                 .configure(graphql::configure)
                 .default_service(web::to(not_found))

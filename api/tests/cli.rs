@@ -16,7 +16,7 @@ fn help(subcommand: &str) -> String {
 #[test]
 fn serve_documents_the_operating_settings() {
     let help = help("serve");
-    for setting in ["--shutdown-timeout", "CELLREG_SHUTDOWN_TIMEOUT"] {
+    for setting in ["CELLREG_SHUTDOWN_TIMEOUT", "CELLREG_METRICS"] {
         assert!(
             help.contains(setting),
             "`cellreg serve --help` names {setting}:\n{help}"

@@ -16,6 +16,7 @@ mod graphql_endpoint;
 mod health;
 mod invariants;
 mod members;
+mod metrics;
 mod migrations;
 mod nested_scope;
 mod organizations;
