@@ -4,9 +4,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::error::JsonPayloadError;
+use actix_web::http::Method;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, RETRY_AFTER};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::middleware::Next;
 use actix_web::mime::{self, Mime};
@@ -109,6 +112,7 @@ impl Application {
         } else {
             None
         };
+        let cors_origins = state.config.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(plain_json_only))
@@ -117,6 +121,10 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Cache-Control", "no-store")),
                 )
+                .wrap(actix_web::middleware::Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
                 .wrap(actix_web::middleware::from_fn(
                     crate::metrics::count_requests,
                 ))
@@ -223,6 +231,24 @@ impl Application {
         tracing::info!("cellreg stopped");
         served
     }
+}
+
+/// CORS for browser frontends on the configured origins: bearer tokens in
+/// `Authorization`, never cookies, so no credentials mode; a preflight is
+/// cached for an hour. Any other origin gets no CORS header, and the
+/// browser keeps the answer from its page.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), RETRY_AFTER])
+        .max_age(3600)
 }
 
 fn state_url(db: &DatabaseConnection) -> &'static str {

@@ -16,7 +16,11 @@ fn help(subcommand: &str) -> String {
 #[test]
 fn serve_documents_the_operating_settings() {
     let help = help("serve");
-    for setting in ["CELLREG_SHUTDOWN_TIMEOUT", "CELLREG_METRICS"] {
+    for setting in [
+        "CELLREG_SHUTDOWN_TIMEOUT",
+        "CELLREG_METRICS",
+        "CELLREG_CORS_ALLOWED_ORIGINS",
+    ] {
         assert!(
             help.contains(setting),
             "`cellreg serve --help` names {setting}:\n{help}"

@@ -10,6 +10,7 @@ mod harness;
 mod audit;
 mod auth;
 mod authz;
+mod cors;
 mod dissolution;
 mod graceful_stop;
 mod graphql_endpoint;
