@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod database;
+pub mod docs;
 pub mod domain;
 pub mod error;
 pub mod graphql;

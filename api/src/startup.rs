@@ -163,6 +163,7 @@ impl Application {
                             .configure(crate::metrics::configure);
                     }
                 })
+                .configure(crate::docs::configure)
                 .configure(rest::configure)
                 .configure(graphql::configure)
                 .default_service(web::to(not_found))

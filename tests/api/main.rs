@@ -10,6 +10,7 @@ mod harness;
 mod audit;
 mod auth;
 mod authz;
+mod browser;
 mod cors;
 mod dissolution;
 mod graceful_stop;

@@ -29,6 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     methods::resource("/openapi.json", "GET, HEAD")
                         .route(methods::get().to(openapi)),
+                )
+                .service(
+                    methods::resource("/docs", "GET, HEAD")
+                        .route(methods::get().to(crate::docs::api_docs)),
                 ),
         );
 }
