@@ -5,17 +5,19 @@
 //! `__type` and answers them null; and its validation errors carry no
 //! `extensions.code`. Here the skipped directives are checked against the
 //! schema, introspection fields are refused when it is off, and every
-//! refusal before execution answers BAD_USER_INPUT unless it has a code.
+//! refusal before execution answers BAD_USER_INPUT unless it has a code, as
+//! does an argument literal that fails to parse while executing.
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::{
     Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
 use async_graphql::registry::{__DirectiveLocation, Registry};
 use async_graphql::{
-    IntrospectionMode, Pos, Positioned, ServerError, ServerResult, ValidationResult, Variables,
+    IntrospectionMode, Pos, Positioned, Response, ServerError, ServerResult, ValidationResult,
+    Variables,
 };
 
 use crate::error::ErrorCode;
@@ -56,6 +58,28 @@ impl Extension for StrictValidation {
         next.run(ctx)
             .await
             .map_err(|errors| errors.into_iter().map(with_bad_user_input_code).collect())
+    }
+
+    /// An argument literal its type cannot hold (an `Int` past 32 bits) is
+    /// only found while executing, and async-graphql gives it no code.
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|error| {
+                if error.message.starts_with("Failed to parse \"") {
+                    with_bad_user_input_code(error)
+                } else {
+                    error
+                }
+            })
+            .collect();
+        response
     }
 }
 
