@@ -17,6 +17,7 @@ mod graceful_stop;
 mod graphql_endpoint;
 mod health;
 mod invariants;
+mod logs;
 mod members;
 mod metrics;
 mod migrations;

@@ -41,6 +41,8 @@ impl ServerProcess {
     /// with JSON logs and the test secret, plus `settings` as environment
     /// variables; returns once it listens.
     pub fn serve(database: &TestDatabase, settings: &[(&str, &str)]) -> Self {
+        // The tests' HTTP clients need it, as with `TestApp::spawn`.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut command = Command::new(binary());
         command
             .arg("serve")
