@@ -226,6 +226,21 @@ pub struct Config {
           value_parser = clap::builder::BoolishValueParser::new())]
     pub introspection: bool,
 
+    /// Web origins whose pages may call the API from a browser (CORS),
+    /// comma-separated, each exactly `scheme://host[:port]`; none by default.
+    #[arg(long = "cors-allowed-origins", env = "CELLREG_CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Serve Prometheus metrics at `GET /metrics` (no token, like /healthz).
+    #[arg(long, env = "CELLREG_METRICS", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub metrics: bool,
+
+    /// On SIGTERM or SIGINT, how long requests in flight may take to be
+    /// answered before the server stops anyway.
+    #[arg(long = "shutdown-timeout", env = "CELLREG_SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: Duration,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 }
@@ -335,6 +350,9 @@ impl Config {
             ws_init_timeout: Duration::from_secs(10),
             websockets_per_address: 50,
             introspection: true,
+            cors_allowed_origins: Vec::new(),
+            metrics: true,
+            shutdown_timeout: Duration::from_secs(30),
             auth: AuthArgs {
                 jwt_secret: None,
                 jwt_secret_file: PathBuf::from("cellreg.jwt-secret"),
@@ -432,6 +450,25 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
 }
 
 /// A duration that must not be zero (a timeout of nothing would refuse everything).
+/// One web origin, exactly as a browser sends it in `Origin`: an http or
+/// https scheme and a host, a port if not the default, nothing else (no
+/// `*`, path, query or trailing slash).
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    let refused = || {
+        format!(
+            "`{raw}` is not a web origin like https://app.example.org (scheme, host and port only)"
+        )
+    };
+    let url = url::Url::parse(raw).map_err(|_| refused())?;
+    let origin = url.origin().ascii_serialization();
+    if matches!(url.scheme(), "http" | "https") && origin == raw {
+        Ok(origin)
+    } else {
+        Err(refused())
+    }
+}
+
 fn parse_timeout(raw: &str) -> Result<Duration, String> {
     match parse_duration(raw)? {
         Duration::ZERO => Err(format!("`{raw}` is no time at all; give a timeout above 0")),
@@ -442,6 +479,29 @@ fn parse_timeout(raw: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cors_origins_are_exact_web_origins() {
+        for origin in [
+            "https://app.example.org",
+            "http://127.0.0.1:5173",
+            "http://[::1]:3000",
+        ] {
+            assert_eq!(parse_origin(origin).as_deref(), Ok(origin));
+        }
+        for refused in [
+            "*",
+            "null",
+            "app.example.org",
+            "https://app.example.org/",
+            "https://app.example.org/path",
+            "https://user@app.example.org",
+            "https://app.example.org:443",
+            "ftp://files.example.org",
+        ] {
+            assert!(parse_origin(refused).is_err(), "{refused}");
+        }
+    }
 
     #[test]
     fn database_url_hides_its_password() {

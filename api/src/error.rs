@@ -26,6 +26,25 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    const ALL: [Self; 11] = [
+        Self::BadUserInput,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Forbidden,
+        Self::Unauthenticated,
+        Self::Conflict,
+        Self::LimitExceeded,
+        Self::RateLimited,
+        Self::UnsupportedMediaType,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    /// The code named by `code` (as `as_str` writes it), if it is one.
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|known| known.as_str() == code)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::BadUserInput => "BAD_USER_INPUT",
@@ -241,7 +260,10 @@ impl From<DbErr> for AppError {
             );
         }
         match err {
-            DbErr::ConnectionAcquire(_) => {
+            DbErr::ConnectionAcquire(reason) => {
+                if matches!(reason, sea_orm::error::ConnAcquireErr::Timeout) {
+                    crate::metrics::pool_acquire_timed_out();
+                }
                 Self::Unavailable("the database is busy or unreachable; retry shortly".to_owned())
             }
             other => Self::Internal(other.into()),

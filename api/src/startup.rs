@@ -4,9 +4,12 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::error::JsonPayloadError;
+use actix_web::http::Method;
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, RETRY_AFTER};
 use actix_web::middleware::DefaultHeaders;
 use actix_web::middleware::Next;
 use actix_web::mime::{self, Mime};
@@ -19,6 +22,7 @@ use crate::database::{self, DatabaseError};
 use crate::error::{AppError, ErrorCode, Problem, body_too_large};
 use crate::graphql;
 use crate::rest;
+use crate::shutdown::{self, Stopping};
 use crate::state::AppState;
 use crate::telemetry;
 
@@ -42,6 +46,7 @@ pub struct Application {
     server: Server,
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
+    stopping: Stopping,
 }
 
 impl Application {
@@ -90,6 +95,8 @@ impl Application {
             config.websockets_per_address,
             config.ws_init_timeout,
         ));
+        let stopping = Stopping::default();
+        let shutdown_timeout = config.shutdown_timeout;
         let state = AppState {
             db: db.clone(),
             config: Arc::new(config),
@@ -97,8 +104,15 @@ impl Application {
             rate_limits,
             subscriptions,
             websockets,
+            stopping: stopping.clone(),
         };
         let schema = graphql::build_schema(Some(state.clone()));
+        let metrics = if state.config.metrics {
+            crate::metrics::recorder()
+        } else {
+            None
+        };
+        let cors_origins = state.config.cors_allowed_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(plain_json_only))
@@ -107,7 +121,17 @@ impl Application {
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Cache-Control", "no-store")),
                 )
+                .wrap(actix_web::middleware::Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
+                .wrap(actix_web::middleware::from_fn(
+                    crate::metrics::count_requests,
+                ))
                 .wrap(actix_web::middleware::from_fn(telemetry::request_context))
+                .wrap(actix_web::middleware::from_fn(
+                    shutdown::close_connections_when_stopping,
+                ))
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
@@ -133,13 +157,23 @@ impl Application {
                         .limit(max_body)
                         .error_handler(json_error),
                 )
+                .configure(|cfg| {
+                    if let Some(handle) = &metrics {
+                        cfg.app_data(web::Data::new(handle.clone()))
+                            .configure(crate::metrics::configure);
+                    }
+                })
+                .configure(crate::docs::configure)
                 .configure(rest::configure)
                 .configure(graphql::configure)
                 .default_service(web::to(not_found))
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind { addr, source })?
-        .shutdown_timeout(30);
+        // Signals are ours (run_until_stopped): actix's own would stop without
+        // closing keep-alive connections, and SIGINT without waiting at all.
+        .disable_signals()
+        .shutdown_timeout(shutdown_timeout.as_secs().max(1));
         if workers > 0 {
             server = server.workers(workers);
         }
@@ -149,6 +183,7 @@ impl Application {
             server: server.run(),
             db,
             statements,
+            stopping,
         })
     }
 
@@ -172,10 +207,49 @@ impl Application {
         self.db.clone()
     }
 
-    /// Serves until stopped by a signal or the handle; drains for up to 30 s.
+    /// Serves until stopped by the handle, or by SIGTERM or SIGINT: then
+    /// it accepts no new connection, answers the requests it has read,
+    /// closes each connection after its answer and completes open
+    /// subscriptions, for up to the shutdown timeout; then closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let stopping = self.stopping.clone();
+        let listening = tokio::spawn(async move {
+            match shutdown::signal().await {
+                Ok(name) => {
+                    tracing::info!(signal = name, "stopping: answering the requests in flight");
+                    stopping.begin();
+                    handle.stop(true).await;
+                }
+                Err(err) => tracing::error!(error = %err, "cannot listen for stop signals"),
+            }
+        });
+        let served = self.server.await;
+        listening.abort();
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(error = %err, "closing the database pool failed");
+        }
+        tracing::info!("cellreg stopped");
+        served
     }
+}
+
+/// CORS for browser frontends on the configured origins: bearer tokens in
+/// `Authorization`, never cookies, so no credentials mode; a preflight is
+/// cached for an hour. Any other origin gets no CORS header, and the
+/// browser keeps the answer from its page.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), RETRY_AFTER])
+        .max_age(3600)
 }
 
 fn state_url(db: &DatabaseConnection) -> &'static str {

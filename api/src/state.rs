@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::jwt::JwtVerifier;
 use crate::auth::rate::{RateLimits, SubscriptionSlots, WebSocketSlots};
 use crate::config::Config;
+use crate::shutdown::Stopping;
 
 /// Cloned into each worker; holds nothing per request.
 #[derive(Clone)]
@@ -23,4 +24,6 @@ pub struct AppState {
     pub subscriptions: Arc<SubscriptionSlots>,
     /// WebSockets open per client address.
     pub websockets: Arc<WebSocketSlots>,
+    /// Set when the server begins its graceful stop.
+    pub stopping: Stopping,
 }

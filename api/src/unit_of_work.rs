@@ -76,14 +76,18 @@ pub async fn run<M: Mutation>(
             other => break other,
         }
     };
-    if let Err(err) = &result {
-        let code = err.code();
-        let outcome = Outcome::of_error(code);
-        append_alone(
-            db,
-            Entry::for_caller(ctx, M::ACTION, &target, outcome, Some(code)),
-        )
-        .await;
+    match &result {
+        Ok(_) => crate::metrics::mutation_done(M::ACTION, Outcome::Allowed.as_str(), None),
+        Err(err) => {
+            let code = err.code();
+            let outcome = Outcome::of_error(code);
+            crate::metrics::mutation_done(M::ACTION, outcome.as_str(), Some(code));
+            append_alone(
+                db,
+                Entry::for_caller(ctx, M::ACTION, &target, outcome, Some(code)),
+            )
+            .await;
+        }
     }
     result
 }

@@ -65,7 +65,8 @@ impl RateLimits {
                 limiter,
                 &subject.to_owned(),
                 "mutations from this token subject",
-            ),
+            )
+            .inspect_err(|_| crate::metrics::rate_limited("mutations")),
             None => Ok(()),
         }
     }
@@ -78,7 +79,8 @@ impl RateLimits {
                 limiter,
                 &address,
                 "failed authentications from this address",
-            ),
+            )
+            .inspect_err(|_| crate::metrics::rate_limited("auth_failures")),
             _ => Ok(()),
         }
     }
@@ -130,6 +132,10 @@ impl<K: Hash + Eq + Clone> Places<K> {
     fn held_by(&self, key: &K) -> usize {
         lock(&self.open).get(key).copied().unwrap_or(0)
     }
+
+    fn held_in_all(&self) -> usize {
+        lock(&self.open).values().sum()
+    }
 }
 
 impl<K: Hash + Eq> Drop for Held<K> {
@@ -159,11 +165,17 @@ impl SubscriptionSlots {
     /// A slot for one more subscription of `subject`, or the refusal.
     pub fn open(&self, subject: &str) -> Result<SubscriptionSlot, AppError> {
         self.0.take(&subject.to_owned()).ok_or_else(|| {
+            crate::metrics::rate_limited("subscriptions");
             AppError::LimitExceeded(format!(
                 "this token subject already has {} subscriptions open, the limit; close one first",
                 self.0.limit
             ))
         })
+    }
+
+    /// How many subscriptions are open, over every subject.
+    pub fn total_open(&self) -> usize {
+        self.0.held_in_all()
     }
 
     /// How many subscriptions `subject` has open.
@@ -203,14 +215,22 @@ impl WebSocketSlots {
         };
         match self.places.take(&address) {
             Some(slot) => Ok(Some(slot)),
-            None => Err(AppError::RateLimited {
-                message: format!(
-                    "this address already has {} WebSockets open, the limit; close one first",
-                    self.places.limit
-                ),
-                retry_after: self.retry_after,
-            }),
+            None => {
+                crate::metrics::rate_limited("websockets");
+                Err(AppError::RateLimited {
+                    message: format!(
+                        "this address already has {} WebSockets open, the limit; close one first",
+                        self.places.limit
+                    ),
+                    retry_after: self.retry_after,
+                })
+            }
         }
+    }
+
+    /// How many WebSockets are open, over every address.
+    pub fn total_open(&self) -> usize {
+        self.places.held_in_all()
     }
 
     /// How many WebSockets `address` has open.

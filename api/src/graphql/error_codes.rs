@@ -127,6 +127,11 @@ fn with_code(error: ServerError) -> ServerError {
         // a subscription sent over POST): the request's fault.
         return set_code(error, ErrorCode::BadUserInput);
     }
+    if error.message.starts_with("Failed to parse \"") {
+        // An argument literal its type cannot hold (an `Int` past 32 bits)
+        // is found only when its field runs: still the request's fault.
+        return set_code(error, ErrorCode::BadUserInput);
+    }
     // Answered as every internal error is: its message in the log only.
     let cause = AppError::Internal(anyhow::anyhow!(
         "a field failed without an error code at {:?}: {}",

@@ -94,6 +94,7 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
     .extension(limits::RequestLimits)
     .extension(storable::StorableText)
     .extension(validation::StrictValidation)
+    .extension(crate::metrics::GraphqlOperations)
     .limit_directives(MAX_DIRECTIVES)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .disable_suggestions();

@@ -2,7 +2,6 @@
 //! at `GET /graphql`, and the SDL at `GET /graphql/schema.graphql`.
 
 use actix_web::{HttpRequest, HttpResponse, guard, web};
-use async_graphql::http::GraphiQLSource;
 
 use super::{AppSchema, websocket};
 use crate::auth::Ctx;
@@ -18,7 +17,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .guard(guard::Header("upgrade", "websocket"))
                     .to(subscribe),
             )
-            .route(methods::get().to(graphiql)),
+            .route(methods::get().to(crate::docs::graphiql)),
     )
     .service(
         methods::resource("/graphql/schema.graphql", "GET, HEAD")
@@ -122,18 +121,6 @@ async fn subscribe(
         span,
     ));
     Ok(response)
-}
-
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql")
-                .title("cellreg GraphiQL")
-                .finish(),
-        )
 }
 
 /// The SDL, for authenticated callers like every other request but the health checks.

@@ -114,6 +114,7 @@ pub async fn serve(connection: Connection) {
         slot,
     } = connection;
     let init_timeout = state.config.ws_init_timeout;
+    let stopping = state.stopping.clone();
     let (inbox, mut inbox_rx) = mpsc::channel(INBOX);
     let (authenticated, authentication) = oneshot::channel();
     let engine = WebSocket::new(
@@ -130,6 +131,7 @@ pub async fn serve(connection: Connection) {
         authentication,
         protocol,
         init_timeout,
+        stopping,
     )
     .await;
     match ending {
@@ -176,8 +178,47 @@ async fn authenticate(
     }
 }
 
+/// The type and id of a protocol frame, either way.
+#[derive(serde::Deserialize)]
+struct Frame {
+    #[serde(rename = "type")]
+    kind: String,
+    id: Option<String>,
+}
+
+/// The operations open on the socket, followed from the frames both ways,
+/// so that a stopping server can complete each of them.
+#[derive(Default)]
+struct OpenOperations(std::collections::BTreeSet<String>);
+
+impl OpenOperations {
+    fn follow_client(&mut self, frame: &[u8]) {
+        if let Ok(Frame { kind, id: Some(id) }) = serde_json::from_slice(frame) {
+            match kind.as_str() {
+                // graphql-transport-ws, then the older graphql-ws.
+                "subscribe" | "start" => {
+                    self.0.insert(id);
+                }
+                "complete" | "stop" => {
+                    self.0.remove(&id);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn follow_server(&mut self, frame: &str) {
+        if let Ok(Frame { kind, id: Some(id) }) = serde_json::from_str(frame)
+            && matches!(kind.as_str(), "complete" | "error")
+        {
+            self.0.remove(&id);
+        }
+    }
+}
+
 /// The socket's loop: client frames into the protocol engine, its answers
 /// out, the deadline and the heartbeat in between. Returns how to close.
+#[allow(clippy::too_many_arguments)]
 async fn run<E>(
     session: &mut Session,
     messages: &mut AggregatedMessageStream,
@@ -186,6 +227,7 @@ async fn run<E>(
     mut authentication: oneshot::Receiver<Authentication>,
     protocol: WebSocketProtocols,
     init_timeout: Duration,
+    stopping: crate::shutdown::Stopping,
 ) -> Option<CloseReason>
 where
     E: async_graphql::futures_util::Stream<Item = WsMessage>,
@@ -200,9 +242,22 @@ where
     let mut heartbeat =
         tokio::time::interval_at(Instant::now() + HEARTBEAT_INTERVAL, HEARTBEAT_INTERVAL);
     let mut last_heard = Instant::now();
+    let mut open = OpenOperations::default();
+    let mut stop = pin!(stopping.begun());
     loop {
         tokio::select! {
             () = &mut timer => return Some(deadline.close()),
+            // The server is stopping: each open operation is completed, then
+            // the socket closed, so that clients know to resubscribe elsewhere.
+            () = &mut stop => {
+                for id in std::mem::take(&mut open.0) {
+                    let complete = serde_json::json!({ "id": id, "type": "complete" });
+                    if !delivered(session.text(complete.to_string())).await {
+                        return None;
+                    }
+                }
+                return Some(close(u16::from(CloseCode::Away), "server is stopping"));
+            }
             // Read only what the engine has room for: a flood waits in TCP, not here.
             message = messages.next(), if inbox.capacity() > 0 => {
                 last_heard = Instant::now();
@@ -226,6 +281,7 @@ where
                     }
                     None => return None,
                 };
+                open.follow_client(&bytes);
                 if inbox.try_send(bytes).is_err() {
                     return None;
                 }
@@ -251,6 +307,7 @@ where
                         return Some(deadline.close());
                     }
                     Some(WsMessage::Text(text)) => {
+                        open.follow_server(&text);
                         if !delivered(session.text(text)).await {
                             return None;
                         }

@@ -28,6 +28,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(
                     methods::resource("/openapi.json", "GET, HEAD")
                         .route(methods::get().to(openapi)),
+                )
+                .service(
+                    methods::resource("/docs", "GET, HEAD")
+                        .route(methods::get().to(crate::docs::api_docs)),
                 ),
         );
 }
@@ -43,7 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::members::rest::active_members,
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode)),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &ProblemResponses)
 )]
 pub struct ApiDoc;
 
@@ -61,6 +65,69 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// Error answers as they are sent: every `Problem` body is
+/// `application/problem+json` (handlers document it with `body = Problem`,
+/// which utoipa writes as JSON); every operation may answer 503 when the
+/// database cannot, and one that reads a body 415 for another content type.
+struct ProblemResponses;
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    if let RefOr::T(response) = response
+                        && let Some(json) = response.content.get("application/json")
+                        && matches!(&json.schema, Some(RefOr::Ref(schema)) if schema.ref_location.ends_with("/Problem"))
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response
+                            .content
+                            .insert("application/problem+json".to_owned(), content);
+                    }
+                }
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| {
+                            RefOr::T(
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content("application/problem+json", problem())
+                                    .build(),
+                            )
+                        });
+                };
+                add(
+                    "503",
+                    "The database did not answer in time; nothing changed, retry after `Retry-After` seconds",
+                );
+                if operation.request_body.is_some() {
+                    add(
+                        "415",
+                        "The body is not sent as `Content-Type: application/json`; nothing applied",
+                    );
+                }
+            }
+        }
     }
 }
 

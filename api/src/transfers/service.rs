@@ -185,7 +185,7 @@ pub async fn submit(
     ctx: &Ctx,
     request: TransferRequest,
 ) -> Result<TransferOutcome, AppError> {
-    match unit_of_work::run(db, ctx, &request).await {
+    let outcome = match unit_of_work::run(db, ctx, &request).await {
         // Two submissions of one key raced past the check: the loser reads the winner's event.
         Err(AppError::Conflict(message)) => {
             match earlier_event(db, ctx, &request.external_id).await? {
@@ -194,7 +194,13 @@ pub async fn submit(
             }
         }
         other => other,
+    };
+    match &outcome {
+        Ok(TransferOutcome::Applied(_)) => crate::metrics::transfer_done("APPLIED", None),
+        Ok(TransferOutcome::Duplicate(_)) => crate::metrics::transfer_done("DUPLICATE", None),
+        Err(err) => crate::metrics::transfer_done("REJECTED", Some(err.code())),
     }
+    outcome
 }
 
 impl Mutation for TransferRequest {
