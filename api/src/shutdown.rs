@@ -1,10 +1,13 @@
-//! The graceful stop. On SIGTERM or SIGINT the server stops accepting
-//! connections and waits, up to the shutdown timeout, for the connections it
-//! has to end. A keep-alive connection would never end by itself while its
-//! client keeps sending: actix goes on serving it, and cuts whatever request
-//! is in flight when the timeout strikes. So once stopping, every answer
-//! closes its connection, and open subscriptions are completed; then the
-//! connections end soon after their current answer.
+//! The graceful stop. Two causes cut requests in flight with actix's own:
+//! a keep-alive connection never ends while its client keeps sending (actix
+//! goes on serving it, and cuts whatever request is in flight when the
+//! timeout strikes), and actix-server stops its accept thread before telling
+//! the workers to drain, so a worker that sees its connection channel close
+//! first ends at once, dropping its requests. So cellreg drains first: on
+//! SIGTERM or SIGINT it stops accepting, answers every request it has read,
+//! each with `Connection: close`, and completes open subscriptions; only
+//! once no request is in flight (or the timeout has passed) does it stop
+//! actix, which then has only idle connections left to close.
 
 use std::sync::Arc;
 
@@ -17,17 +20,29 @@ use tokio::sync::watch;
 
 use crate::state::AppState;
 
-/// Whether the server is stopping; set once, seen by every worker.
+/// Whether the server is stopping (set once, seen by every worker), and
+/// how many requests are in flight.
 #[derive(Debug, Clone)]
 pub struct Stopping {
     flag: Arc<watch::Sender<bool>>,
+    in_flight: Arc<watch::Sender<usize>>,
 }
 
 impl Default for Stopping {
     fn default() -> Self {
         Self {
             flag: Arc::new(watch::Sender::new(false)),
+            in_flight: Arc::new(watch::Sender::new(0)),
         }
+    }
+}
+
+/// One request in flight, from when it is read until its answer is ready.
+pub struct InFlight(Arc<watch::Sender<usize>>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.send_modify(|count| *count -= 1);
     }
 }
 
@@ -39,6 +54,31 @@ impl Stopping {
 
     pub fn is_stopping(&self) -> bool {
         *self.flag.borrow()
+    }
+
+    /// Counts a request in flight until the guard is dropped.
+    pub fn request_started(&self) -> InFlight {
+        self.in_flight.send_modify(|count| *count += 1);
+        InFlight(self.in_flight.clone())
+    }
+
+    /// Resolves once no request is in flight.
+    pub async fn drained(&self) {
+        let mut watching = self.in_flight.subscribe();
+        let _ = watching.wait_for(|count| *count == 0).await;
+    }
+
+    /// Resolves once no request has been in flight for `quiet`: a request
+    /// already on its way over an idle keep-alive connection is read and
+    /// answered (closing it) rather than cut by the stop that follows.
+    pub async fn settled(&self, quiet: std::time::Duration) {
+        loop {
+            self.drained().await;
+            tokio::time::sleep(quiet).await;
+            if *self.in_flight.borrow() == 0 {
+                return;
+            }
+        }
     }
 
     /// Resolves once the server is stopping.
@@ -68,8 +108,9 @@ pub async fn signal() -> std::io::Result<&'static str> {
     }
 }
 
-/// Middleware: once the server is stopping, each answer closes its
-/// connection, so that no keep-alive connection brings a new request.
+/// Middleware: counts the requests in flight, and once the server is
+/// stopping, each answer closes its connection, so that no keep-alive
+/// connection brings a new request.
 pub async fn close_connections_when_stopping(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -77,6 +118,7 @@ pub async fn close_connections_when_stopping(
     let stopping = req
         .app_data::<web::Data<AppState>>()
         .map(|state| state.stopping.clone());
+    let _in_flight = stopping.as_ref().map(Stopping::request_started);
     let mut response = next.call(req).await?;
     if stopping.is_some_and(|stopping| stopping.is_stopping()) {
         response
@@ -103,5 +145,24 @@ mod tests {
             .expect("the waiter wakes")
             .expect("the waiter ends");
         assert!(stopping.is_stopping());
+    }
+
+    #[tokio::test]
+    async fn drained_waits_for_every_request_in_flight() {
+        let stopping = Stopping::default();
+        let first = stopping.request_started();
+        let second = stopping.request_started();
+        let waiter = tokio::spawn({
+            let stopping = stopping.clone();
+            async move { stopping.drained().await }
+        });
+        drop(first);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "one request is still in flight");
+        drop(second);
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+            .await
+            .expect("drained once none is in flight")
+            .expect("the waiter ends");
     }
 }

@@ -47,7 +47,12 @@ pub struct Application {
     db: DatabaseConnection,
     statements: Arc<AtomicU64>,
     stopping: Stopping,
+    shutdown_timeout: std::time::Duration,
 }
+
+/// How long actix waits, once the requests are drained, for the connections
+/// left (idle keep-alives, WebSockets sending their last frames).
+const ACTIX_SHUTDOWN_TIMEOUT: u64 = 2;
 
 impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
@@ -170,10 +175,10 @@ impl Application {
         })
         .listen(listener)
         .map_err(|source| StartupError::Bind { addr, source })?
-        // Signals are ours (run_until_stopped): actix's own would stop without
-        // closing keep-alive connections, and SIGINT without waiting at all.
+        // Signals are ours (run_until_stopped drains before stopping actix,
+        // see shutdown.rs); actix then only has idle connections to close.
         .disable_signals()
-        .shutdown_timeout(shutdown_timeout.as_secs().max(1));
+        .shutdown_timeout(ACTIX_SHUTDOWN_TIMEOUT);
         if workers > 0 {
             server = server.workers(workers);
         }
@@ -184,6 +189,7 @@ impl Application {
             db,
             statements,
             stopping,
+            shutdown_timeout,
         })
     }
 
@@ -214,11 +220,17 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let stopping = self.stopping.clone();
+        let timeout = self.shutdown_timeout;
         let listening = tokio::spawn(async move {
             match shutdown::signal().await {
                 Ok(name) => {
                     tracing::info!(signal = name, "stopping: answering the requests in flight");
                     stopping.begin();
+                    handle.pause().await;
+                    let settled = stopping.settled(std::time::Duration::from_millis(200));
+                    if tokio::time::timeout(timeout, settled).await.is_err() {
+                        tracing::warn!(?timeout, "stopping with requests still in flight");
+                    }
                     handle.stop(true).await;
                 }
                 Err(err) => tracing::error!(error = %err, "cannot listen for stop signals"),

@@ -46,8 +46,9 @@ fn batch(client: usize, round: usize) -> Value {
 struct Seen {
     /// Requests answered 200, with how many of their items were applied.
     answered: Vec<(Instant, Instant, usize)>,
-    /// Requests that got no answer (refused, reset or cut).
-    unanswered: Vec<Value>,
+    /// Requests that got no answer (refused, reset or cut): when each was
+    /// sent, what the client saw, and the request.
+    unanswered: Vec<(Instant, String, Value)>,
 }
 
 /// Streams batches until a request gets no answer (or a minute passes).
@@ -70,12 +71,18 @@ async fn stream_batches(
         let body = batch(client, round);
         let sent = Instant::now();
         let answer = match http.post(&url).bearer_auth(&token).json(&body).send().await {
-            Ok(response) => response.json::<Value>().await.ok(),
-            Err(_) => None,
+            Ok(response) => response
+                .json::<Value>()
+                .await
+                .map_err(|err| format!("{err:?}")),
+            Err(err) => Err(format!("{err:?}")),
         };
-        let Some(answer) = answer else {
-            seen.unanswered.push(body);
-            break;
+        let answer = match answer {
+            Ok(answer) => answer,
+            Err(err) => {
+                seen.unanswered.push((sent, err, body));
+                break;
+            }
         };
         let results = answer["results"].as_array().expect("per-item results");
         assert_eq!(results.len(), BATCH, "{answer}");
@@ -156,7 +163,7 @@ async fn stop_while_streaming(database: TestDatabase, signal: &str) {
 
     // A retry of every unanswered request: none of its items had been applied.
     let check = TestApp::spawn(database.config()).await;
-    for body in seen.iter().flat_map(|s| &s.unanswered) {
+    for (sent, err, body) in seen.iter().flat_map(|s| &s.unanswered) {
         let answer: Value = check
             .client()
             .post(check.url("/api/v1/transfer-events"))
@@ -175,8 +182,11 @@ async fn stop_while_streaming(database: TestDatabase, signal: &str) {
             .filter(|r| r["status"] == "DUPLICATE")
             .count();
         assert_eq!(
-            duplicates, 0,
-            "a request cut after applying {duplicates} of its items (stopped {stopped_after:?} after SIG{signal})"
+            duplicates,
+            0,
+            "a request sent {:?} after SIG{signal} was cut after applying {duplicates} of its items \
+             (the server stopped {stopped_after:?} after it): {err}",
+            sent.saturating_duration_since(signalled)
         );
     }
     check.tear_down().await;
