@@ -148,6 +148,15 @@ async fn stop_while_streaming(database: TestDatabase, signal: &str) {
             .any(|line| line.contains("cellreg stopped")),
         "the pool was closed and the stop logged"
     );
+    let panics: Vec<String> = server
+        .logs()
+        .into_iter()
+        .filter(|line| line.contains("panicked at"))
+        .collect();
+    assert!(
+        panics.is_empty(),
+        "a worker dropped its requests: {panics:?}"
+    );
 
     let in_flight_answered = seen
         .iter()
