@@ -36,9 +36,9 @@ SELECT lpad(i::text, 12, '0'), 'PC' || i, 'Đảng viên ' || i, DATE '1970-01-0
        'OFFICIAL', c.id, now(), now()
 FROM generate_series(1, :members) i JOIN cells c ON c.n = i % 2720;
 
-INSERT INTO transfer_event (sequence, submitter, external_id, request_hash, member_id, from_organization_id, to_organization_id, kind, reason, decision_ref, effective_at, recorded_at)
+INSERT INTO transfer_event (sequence, submitter, external_id, request_hash, member_id, from_organization_id, to_organization_id, kind, reason, decision_ref, effective_at, recorded_at, member_full_name, member_status)
 SELECT m.id, 'bench-loader', 'admission-' || m.id, repeat('0', 64), m.id, NULL, m.residence_cell_id, 'OFFICIAL', 'ADMISSION', NULL,
-       TIMESTAMPTZ '2000-01-01 00:00:00+00', now()
+       TIMESTAMPTZ '2000-01-01 00:00:00+00', now(), m.full_name, m.status
 FROM member m;
 UPDATE counter SET last_value = (SELECT max(sequence) FROM transfer_event) WHERE name = 'transfer_event';
 

@@ -17,9 +17,9 @@ SELECT id AS closing_id, organization_id AS from_id FROM membership
   WHERE member_id = :member_id AND kind = 'OFFICIAL' AND ended_at IS NULL \gset
 UPDATE counter SET last_value = last_value + 1 WHERE name = 'transfer_event' RETURNING last_value AS seq \gset
 INSERT INTO transfer_event (sequence, submitter, external_id, request_hash, member_id, from_organization_id,
-    to_organization_id, kind, reason, decision_ref, effective_at, recorded_at)
+    to_organization_id, kind, reason, decision_ref, effective_at, recorded_at, member_full_name, member_status)
   VALUES (:seq, 'pgbench', 'pg-' || :seq, repeat('0', 64), :member_id, :from_id, :to_id, 'OFFICIAL', 'RELOCATION',
-    NULL, now(), now()) RETURNING id AS event_id \gset
+    NULL, now(), now(), 'Đảng viên', 'OFFICIAL') RETURNING id AS event_id \gset
 UPDATE membership SET ended_at = now(), closed_by_event_id = :event_id WHERE id = :closing_id AND ended_at IS NULL;
 INSERT INTO membership (member_id, organization_id, kind, started_at, ended_at, opened_by_event_id, closed_by_event_id)
   VALUES (:member_id, :to_id, 'OFFICIAL', now(), NULL, :event_id, NULL);
