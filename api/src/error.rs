@@ -262,7 +262,7 @@ impl From<DbErr> for AppError {
         match err {
             DbErr::ConnectionAcquire(reason) => {
                 if matches!(reason, sea_orm::error::ConnAcquireErr::Timeout) {
-                    crate::metrics::pool_acquire_timed_out();
+                    crate::metrics::count::pool_acquire_timed_out();
                 }
                 Self::Unavailable("the database is busy or unreachable; retry shortly".to_owned())
             }

@@ -18,8 +18,6 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use tokio::sync::watch;
 
-use crate::state::AppState;
-
 /// Whether the server is stopping (set once, seen by every worker), and
 /// how many requests are in flight.
 #[derive(Debug, Clone)]
@@ -116,8 +114,8 @@ pub async fn close_connections_when_stopping(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let stopping = req
-        .app_data::<web::Data<AppState>>()
-        .map(|state| state.stopping.clone());
+        .app_data::<web::Data<Stopping>>()
+        .map(|stopping| Stopping::clone(stopping));
     let _in_flight = stopping.as_ref().map(Stopping::request_started);
     let mut response = next.call(req).await?;
     if stopping.is_some_and(|stopping| stopping.is_stopping()) {

@@ -138,6 +138,7 @@ impl Application {
                     shutdown::close_connections_when_stopping,
                 ))
                 .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(state.stopping.clone()))
                 .app_data(web::Data::new(schema.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {

@@ -77,11 +77,11 @@ pub async fn run<M: Mutation>(
         }
     };
     match &result {
-        Ok(_) => crate::metrics::mutation_done(M::ACTION, Outcome::Allowed.as_str(), None),
+        Ok(_) => crate::metrics::count::mutation_done(M::ACTION, Outcome::Allowed.as_str(), None),
         Err(err) => {
             let code = err.code();
             let outcome = Outcome::of_error(code);
-            crate::metrics::mutation_done(M::ACTION, outcome.as_str(), Some(code));
+            crate::metrics::count::mutation_done(M::ACTION, outcome.as_str(), Some(code.as_str()));
             append_alone(
                 db,
                 Entry::for_caller(ctx, M::ACTION, &target, outcome, Some(code)),

@@ -66,7 +66,7 @@ impl RateLimits {
                 &subject.to_owned(),
                 "mutations from this token subject",
             )
-            .inspect_err(|_| crate::metrics::rate_limited("mutations")),
+            .inspect_err(|_| crate::metrics::count::rate_limited("mutations")),
             None => Ok(()),
         }
     }
@@ -80,7 +80,7 @@ impl RateLimits {
                 &address,
                 "failed authentications from this address",
             )
-            .inspect_err(|_| crate::metrics::rate_limited("auth_failures")),
+            .inspect_err(|_| crate::metrics::count::rate_limited("auth_failures")),
             _ => Ok(()),
         }
     }
@@ -165,7 +165,7 @@ impl SubscriptionSlots {
     /// A slot for one more subscription of `subject`, or the refusal.
     pub fn open(&self, subject: &str) -> Result<SubscriptionSlot, AppError> {
         self.0.take(&subject.to_owned()).ok_or_else(|| {
-            crate::metrics::rate_limited("subscriptions");
+            crate::metrics::count::rate_limited("subscriptions");
             AppError::LimitExceeded(format!(
                 "this token subject already has {} subscriptions open, the limit; close one first",
                 self.0.limit
@@ -216,7 +216,7 @@ impl WebSocketSlots {
         match self.places.take(&address) {
             Some(slot) => Ok(Some(slot)),
             None => {
-                crate::metrics::rate_limited("websockets");
+                crate::metrics::count::rate_limited("websockets");
                 Err(AppError::RateLimited {
                     message: format!(
                         "this address already has {} WebSockets open, the limit; close one first",

@@ -196,9 +196,11 @@ pub async fn submit(
         other => other,
     };
     match &outcome {
-        Ok(TransferOutcome::Applied(_)) => crate::metrics::transfer_done("APPLIED", None),
-        Ok(TransferOutcome::Duplicate(_)) => crate::metrics::transfer_done("DUPLICATE", None),
-        Err(err) => crate::metrics::transfer_done("REJECTED", Some(err.code())),
+        Ok(TransferOutcome::Applied(_)) => crate::metrics::count::transfer_done("APPLIED", None),
+        Ok(TransferOutcome::Duplicate(_)) => {
+            crate::metrics::count::transfer_done("DUPLICATE", None)
+        }
+        Err(err) => crate::metrics::count::transfer_done("REJECTED", Some(err.code().as_str())),
     }
     outcome
 }

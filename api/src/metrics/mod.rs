@@ -5,6 +5,8 @@
 //! subscriptions) are read when scraped. Labels are closed sets or route
 //! patterns: never a raw path, a national ID or a token.
 
+pub mod count;
+
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -23,17 +25,14 @@ use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
 
 use crate::error::ErrorCode;
 use crate::state::AppState;
+use count::{MUTATIONS, POOL_ACQUIRE_TIMEOUTS, RATE_LIMITED, TRANSFERS};
 
 const HTTP_REQUESTS: &str = "cellreg_http_requests_total";
 const HTTP_DURATION: &str = "cellreg_http_request_duration_seconds";
 const GRAPHQL_OPERATIONS: &str = "cellreg_graphql_operations_total";
-const MUTATIONS: &str = "cellreg_mutations_total";
-const TRANSFERS: &str = "cellreg_transfers_total";
-const RATE_LIMITED: &str = "cellreg_rate_limited_total";
 const FEED_HEAD: &str = "cellreg_feed_head_sequence";
 const POOL_CONNECTIONS: &str = "cellreg_db_pool_connections";
 const POOL_MAX: &str = "cellreg_db_pool_max_connections";
-const POOL_ACQUIRE_TIMEOUTS: &str = "cellreg_db_pool_acquire_timeouts_total";
 const SUBSCRIPTIONS_OPEN: &str = "cellreg_graphql_subscriptions_open";
 const WEBSOCKETS_OPEN: &str = "cellreg_websockets_open";
 
@@ -317,30 +316,6 @@ impl Extension for OperationCount {
         self.remember(operation_name);
         next.run(ctx, operation_name).await
     }
-}
-
-/// A mutation's unit of work ended: ALLOWED, DENIED or FAILED, with its code.
-pub fn mutation_done(action: &'static str, outcome: &'static str, code: Option<ErrorCode>) {
-    counter!(MUTATIONS, "action" => action, "outcome" => outcome,
-        "code" => code.map_or("none", ErrorCode::as_str))
-    .increment(1);
-}
-
-/// A transfer was answered: APPLIED, DUPLICATE or REJECTED with its code.
-pub fn transfer_done(outcome: &'static str, code: Option<ErrorCode>) {
-    counter!(TRANSFERS, "outcome" => outcome, "code" => code.map_or("none", ErrorCode::as_str))
-        .increment(1);
-}
-
-/// A request was refused by a per-caller limit (`mutations`,
-/// `auth_failures`, `subscriptions`, `websockets`).
-pub fn rate_limited(limit: &'static str) {
-    counter!(RATE_LIMITED, "limit" => limit).increment(1);
-}
-
-/// A request gave up waiting for a database connection.
-pub fn pool_acquire_timed_out() {
-    counter!(POOL_ACQUIRE_TIMEOUTS).increment(1);
 }
 
 #[cfg(test)]
