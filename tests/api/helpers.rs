@@ -348,6 +348,16 @@ impl TestApp {
             .expect("GET request")
     }
 
+    /// A GET with this bearer token.
+    pub async fn get_as(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("GET request")
+    }
+
     /// Posts a GraphQL operation as an unscoped ADMIN.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         let token = self.inner.admin_token.clone();

@@ -18,15 +18,6 @@ async fn post_events(app: &TestApp, token: &str, body: &Value) -> reqwest::Respo
         .expect("POST")
 }
 
-async fn get_as(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    app.client()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET")
-}
-
 on_both_backends! {
     async fn transfer_batches_answer_per_item_and_agree_with_graphql(app: TestApp) {
         let seeded = app.seed_district().await;
@@ -91,23 +82,23 @@ on_both_backends! {
     async fn the_feed_pages_by_sequence_and_checks_its_parameters(app: TestApp) {
         app.seed_district().await;
         let admin = app.admin_token().to_owned();
-        let page: Value = get_as(&app, &admin, "/api/v1/events?after=0&limit=1").await.json().await.expect("JSON");
+        let page: Value = app.get_as(&admin, "/api/v1/events?after=0&limit=1").await.json().await.expect("JSON");
         assert_eq!(page["events"][0]["sequence"], 1, "{page}");
         assert_eq!(page["events"][0]["memberNationalId"], "001080000001");
         assert_eq!(page["events"][0]["fromOrganizationCode"], Value::Null);
         assert_eq!(page["events"][0]["toOrganizationCode"], "SL.BL.R1");
         assert_eq!(page["hasMore"], true);
-        let next: Value = get_as(&app, &admin, &format!("/api/v1/events?after={}", page["nextAfter"])).await.json().await.expect("JSON");
+        let next: Value = app.get_as(&admin, &format!("/api/v1/events?after={}", page["nextAfter"])).await.json().await.expect("JSON");
         assert_eq!(next["events"].as_array().expect("events").len(), 1);
         assert_eq!(next["events"][0]["sequence"], 2);
         assert_eq!(next["nextAfter"], 2);
 
-        let reader: Value = get_as(&app, &token_for(Role::Reader, Some("SL.BL")), "/api/v1/events").await.json().await.expect("JSON");
+        let reader: Value = app.get_as(&token_for(Role::Reader, Some("SL.BL")), "/api/v1/events").await.json().await.expect("JSON");
         assert_eq!(reader["events"].as_array().expect("events").len(), 1, "scoped: {reader}");
         assert_eq!(reader["events"][0]["memberNationalId"], "********0001", "masked");
 
         for bad in ["after=-1", "after=abc", "after=9223372036854775808", "limit=0", "limit=100000", "limit=1e3", "surprise=1"] {
-            let response = get_as(&app, &admin, &format!("/api/v1/events?{bad}")).await;
+            let response = app.get_as(&admin, &format!("/api/v1/events?{bad}")).await;
             assert_eq!(response.status(), 400, "{bad}");
             let problem: Value = response.json().await.expect("problem");
             assert_eq!(problem["code"], "BAD_USER_INPUT", "{bad}");
@@ -119,27 +110,27 @@ on_both_backends! {
     async fn lookups_find_a_members_cell_and_a_cells_members(app: TestApp) {
         app.seed_district().await;
         let admin = app.admin_token().to_owned();
-        let placement: Value = get_as(&app, &admin, "/api/v1/members/001080000001/membership").await.json().await.expect("JSON");
+        let placement: Value = app.get_as(&admin, "/api/v1/members/001080000001/membership").await.json().await.expect("JSON");
         assert_eq!(placement["cell"]["code"], "SL.BL.R1", "{placement}");
         assert_eq!(placement["committee"]["code"], "SL.BL");
-        assert_eq!(get_as(&app, &admin, "/api/v1/members/001080000001/membership?asOf=2009-01-01T00:00:00Z").await.status(), 404);
-        assert_eq!(get_as(&app, &admin, "/api/v1/members/009999999999/membership").await.status(), 404);
-        assert_eq!(get_as(&app, &admin, "/api/v1/members/12345/membership").await.status(), 400);
-        assert_eq!(get_as(&app, &token_for(Role::Reader, Some("SL")), "/api/v1/members/001080000001/membership").await.status(), 403);
-        assert_eq!(get_as(&app, &token_for(Role::Integrator, Some("SL.YT")), "/api/v1/members/001080000001/membership").await.status(), 404, "out of scope looks absent");
+        assert_eq!(app.get_as(&admin, "/api/v1/members/001080000001/membership?asOf=2009-01-01T00:00:00Z").await.status(), 404);
+        assert_eq!(app.get_as(&admin, "/api/v1/members/009999999999/membership").await.status(), 404);
+        assert_eq!(app.get_as(&admin, "/api/v1/members/12345/membership").await.status(), 400);
+        assert_eq!(app.get_as(&token_for(Role::Reader, Some("SL")), "/api/v1/members/001080000001/membership").await.status(), 403);
+        assert_eq!(app.get_as(&token_for(Role::Integrator, Some("SL.YT")), "/api/v1/members/001080000001/membership").await.status(), 404, "out of scope looks absent");
 
-        let page: Value = get_as(&app, &admin, "/api/v1/organizations/SL.BL.R1/members?limit=10").await.json().await.expect("JSON");
+        let page: Value = app.get_as(&admin, "/api/v1/organizations/SL.BL.R1/members?limit=10").await.json().await.expect("JSON");
         assert_eq!(page["total"], 1, "{page}");
         assert_eq!(page["members"][0]["nationalId"], "001080000001");
-        assert_eq!(get_as(&app, &admin, "/api/v1/organizations/NO.SUCH/members").await.status(), 404);
-        assert_eq!(get_as(&app, &admin, "/api/v1/organizations/SL.BL.R1/members?limit=501").await.status(), 400);
+        assert_eq!(app.get_as(&admin, "/api/v1/organizations/NO.SUCH/members").await.status(), 404);
+        assert_eq!(app.get_as(&admin, "/api/v1/organizations/SL.BL.R1/members?limit=501").await.status(), 400);
     }
 }
 
 on_both_backends! {
     async fn the_openapi_document_describes_the_routes(app: TestApp) {
         assert_eq!(app.get("/api/v1/openapi.json").await.status(), 401);
-        let document: Value = get_as(&app, app.admin_token(), "/api/v1/openapi.json").await.json().await.expect("JSON");
+        let document: Value = app.get_as(app.admin_token(), "/api/v1/openapi.json").await.json().await.expect("JSON");
         assert_eq!(document["openapi"], "3.1.0");
         for path in ["/api/v1/transfer-events", "/api/v1/events", "/api/v1/members/{nationalId}/membership", "/api/v1/organizations/{code}/members"] {
             assert!(document["paths"].get(path).is_some(), "{path} documented");

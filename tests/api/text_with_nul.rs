@@ -28,15 +28,6 @@ async fn last_audit_row(app: &TestApp) -> audit_log::Model {
         .expect("a row")
 }
 
-async fn get_as(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
-    app.client()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("GET")
-}
-
 on_both_backends! {
     async fn queries_with_nul_are_refused_before_any_statement(app: TestApp) {
         app.seed_district().await;
@@ -198,7 +189,7 @@ on_both_backends! {
         ];
         for (path, field) in probes {
             let before = app.statements();
-            let response = get_as(&app, &admin, path).await;
+            let response = app.get_as(&admin, path).await;
             assert_eq!(response.status(), 400, "{path}");
             assert_eq!(response.headers()["content-type"], "application/problem+json", "{path}");
             let problem: Value = response.json().await.expect("problem");
@@ -209,7 +200,7 @@ on_both_backends! {
         let no_token = app.get("/api/v1/organizations/SL%00/members").await;
         assert_eq!(no_token.status(), 401, "authentication comes first");
         // Escaped, the percent sign is text like any other: no NUL, no such organization.
-        assert_eq!(get_as(&app, &admin, "/api/v1/organizations/SL%2500/members").await.status(), 404);
+        assert_eq!(app.get_as(&admin, "/api/v1/organizations/SL%2500/members").await.status(), 404);
 
         let events_before = transfer_event::Entity::find().count(app.db()).await.expect("count");
         let rows = audit_rows(&app).await;

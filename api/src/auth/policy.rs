@@ -28,7 +28,19 @@ impl<T> std::ops::Deref for Visible<T> {
 impl Principal {
     /// An organization in the caller's subtree.
     pub fn organization(&self, org: organization::Model) -> Option<Visible<organization::Model>> {
-        self.sees_path(&org.path).then_some(Visible(org))
+        self.seal_organization(org).ok()
+    }
+
+    /// An organization in the caller's subtree, or the record back unsealed.
+    pub fn seal_organization(
+        &self,
+        org: organization::Model,
+    ) -> Result<Visible<organization::Model>, organization::Model> {
+        if self.sees_path(&org.path) {
+            Ok(Visible(org))
+        } else {
+            Err(org)
+        }
     }
 
     /// A member, given the cell of their latest OFFICIAL membership (open or

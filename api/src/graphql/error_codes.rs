@@ -83,8 +83,14 @@ impl Extension for ErrorCodes {
     }
 }
 
-fn code_of(error: &ServerError) -> Option<&async_graphql::Value> {
-    error.extensions.as_ref()?.get("code")
+/// The code a GraphQL error carries, if it is one of the closed list: the
+/// one reading of `extensions.code` for routes, limits and metrics.
+pub fn code_of(error: &ServerError) -> Option<ErrorCode> {
+    match error.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(code) => ErrorCode::parse(code),
+        async_graphql::Value::Enum(code) => ErrorCode::parse(code.as_str()),
+        _ => None,
+    }
 }
 
 fn set_code(mut error: ServerError, code: ErrorCode) -> ServerError {

@@ -246,12 +246,5 @@ fn give_up_whole(response: async_graphql::Response) -> async_graphql::Response {
 
 /// Whether a GraphQL error carries the code UNAVAILABLE.
 pub fn is_unavailable(error: &async_graphql::ServerError) -> bool {
-    error
-        .extensions
-        .as_ref()
-        .and_then(|extensions| extensions.get("code"))
-        .is_some_and(|code| {
-            matches!(code, async_graphql::Value::String(code)
-                if code == crate::error::ErrorCode::Unavailable.as_str())
-        })
+    super::error_codes::code_of(error) == Some(crate::error::ErrorCode::Unavailable)
 }

@@ -1,7 +1,7 @@
 //! The GraphQL API: schema assembly from each area's query and mutation
 //! roots, its limits, and the `/graphql` routes.
 
-mod error_codes;
+pub mod error_codes;
 pub mod limits;
 pub mod loaders;
 pub mod pagination;

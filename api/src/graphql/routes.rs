@@ -64,13 +64,12 @@ async fn execute(
 
 /// The wait of a RATE_LIMITED answer (`extensions.retryAfter`), if it is one.
 fn retry_after(response: &async_graphql::Response) -> Option<u64> {
-    let extensions = response.errors.first()?.extensions.as_ref()?;
-    match (extensions.get("code"), extensions.get("retryAfter")) {
-        (Some(async_graphql::Value::String(code)), Some(async_graphql::Value::Number(seconds)))
-            if code == crate::error::ErrorCode::RateLimited.as_str() =>
-        {
-            seconds.as_u64()
-        }
+    let error = response.errors.first()?;
+    if super::error_codes::code_of(error) != Some(crate::error::ErrorCode::RateLimited) {
+        return None;
+    }
+    match error.extensions.as_ref()?.get("retryAfter")? {
+        async_graphql::Value::Number(seconds) => seconds.as_u64(),
         _ => None,
     }
 }

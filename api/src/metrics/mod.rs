@@ -278,15 +278,7 @@ impl Extension for OperationCount {
             None => ("ok", "none".to_owned()),
             Some(error) => (
                 "error",
-                error
-                    .extensions
-                    .as_ref()
-                    .and_then(|extensions| extensions.get("code"))
-                    .and_then(|code| match code {
-                        async_graphql::Value::String(code) => ErrorCode::parse(code),
-                        async_graphql::Value::Enum(code) => ErrorCode::parse(code.as_str()),
-                        _ => None,
-                    })
+                crate::graphql::error_codes::code_of(error)
                     .map_or("other", ErrorCode::as_str)
                     .to_owned(),
             ),

@@ -84,17 +84,16 @@ impl Organization {
     /// An organization as this caller may see it: in full inside the scope,
     /// its identity only outside it.
     pub fn seen_by(principal: &crate::auth::Principal, model: organization::Model) -> Self {
-        let identity = Identity {
-            id: model.id,
-            code: model.code.clone(),
-            name: model.name.clone(),
-            kind: model.kind,
-            cell_type: model.cell_type,
-            status: model.status,
-        };
-        match principal.organization(model) {
-            Some(visible) => Self(Sight::Full(visible)),
-            None => Self(Sight::Identity(identity)),
+        match principal.seal_organization(model) {
+            Ok(visible) => Self(Sight::Full(visible)),
+            Err(outside) => Self(Sight::Identity(Identity {
+                id: outside.id,
+                code: outside.code,
+                name: outside.name,
+                kind: outside.kind,
+                cell_type: outside.cell_type,
+                status: outside.status,
+            })),
         }
     }
 
@@ -106,23 +105,37 @@ impl Organization {
         }
     }
 
-    fn identity(&self) -> Identity {
+    /// Who it is, whichever way the caller sees it.
+    fn identity(&self) -> IdentityRef<'_> {
         match &self.0 {
-            Sight::Full(org) => Identity {
+            Sight::Full(org) => IdentityRef {
                 id: org.id,
-                code: org.code.clone(),
-                name: org.name.clone(),
+                code: &org.code,
+                name: &org.name,
                 kind: org.kind,
                 cell_type: org.cell_type,
                 status: org.status,
             },
-            Sight::Identity(identity) => Identity {
-                code: identity.code.clone(),
-                name: identity.name.clone(),
-                ..*identity
+            Sight::Identity(identity) => IdentityRef {
+                id: identity.id,
+                code: &identity.code,
+                name: &identity.name,
+                kind: identity.kind,
+                cell_type: identity.cell_type,
+                status: identity.status,
             },
         }
     }
+}
+
+/// `Identity`, borrowed from whichever record the caller sees.
+struct IdentityRef<'a> {
+    id: i64,
+    code: &'a str,
+    name: &'a str,
+    kind: entity::enums::OrganizationKind,
+    cell_type: Option<entity::enums::CellType>,
+    status: entity::enums::OrganizationStatus,
 }
 
 connection_type!(OrganizationConnection, OrganizationEdge, Organization);
@@ -164,11 +177,11 @@ impl Organization {
     }
 
     /// Stable code shared with other agencies' systems, e.g. SL.BL.TT.
-    async fn code(&self) -> String {
+    async fn code(&self) -> &str {
         self.identity().code
     }
 
-    async fn name(&self) -> String {
+    async fn name(&self) -> &str {
         self.identity().name
     }
 
