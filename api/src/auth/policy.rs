@@ -25,21 +25,27 @@ impl<T> std::ops::Deref for Visible<T> {
     }
 }
 
+/// What the policy made of a record: sealed for the caller, or handed back.
+pub enum Sealed<T> {
+    Seen(Visible<T>),
+    Unseen(T),
+}
+
 impl Principal {
     /// An organization in the caller's subtree.
     pub fn organization(&self, org: organization::Model) -> Option<Visible<organization::Model>> {
-        self.seal_organization(org).ok()
+        match self.seal_organization(org) {
+            Sealed::Seen(org) => Some(org),
+            Sealed::Unseen(_) => None,
+        }
     }
 
     /// An organization in the caller's subtree, or the record back unsealed.
-    pub fn seal_organization(
-        &self,
-        org: organization::Model,
-    ) -> Result<Visible<organization::Model>, organization::Model> {
+    pub fn seal_organization(&self, org: organization::Model) -> Sealed<organization::Model> {
         if self.sees_path(&org.path) {
-            Ok(Visible(org))
+            Sealed::Seen(Visible(org))
         } else {
-            Err(org)
+            Sealed::Unseen(org)
         }
     }
 

@@ -9,7 +9,7 @@ use entity::organization;
 use super::create::{CreateOrganization, create};
 use super::rename_and_move::{move_to, rename};
 use super::service::{self, Lookup, OrganizationFilter};
-use crate::auth::policy::{Subtree, Visible};
+use crate::auth::policy::{Sealed, Subtree, Visible};
 use crate::error::AppError;
 use crate::graphql::loaders::{Children, OrganizationId, loader_error};
 use crate::graphql::pagination::{connection, connection_type, page_arg};
@@ -85,8 +85,8 @@ impl Organization {
     /// its identity only outside it.
     pub fn seen_by(principal: &crate::auth::Principal, model: organization::Model) -> Self {
         match principal.seal_organization(model) {
-            Ok(visible) => Self(Sight::Full(visible)),
-            Err(outside) => Self(Sight::Identity(Identity {
+            Sealed::Seen(visible) => Self(Sight::Full(visible)),
+            Sealed::Unseen(outside) => Self(Sight::Identity(Identity {
                 id: outside.id,
                 code: outside.code,
                 name: outside.name,
