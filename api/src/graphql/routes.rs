@@ -122,8 +122,8 @@ async fn subscribe(
     Ok(response)
 }
 
-/// The SDL, for authenticated callers like every other request but the health checks.
-async fn schema_sdl(schema: web::Data<AppSchema>, _caller: Ctx) -> HttpResponse {
+/// The SDL, served without a token: it is the published contract and holds no data.
+async fn schema_sdl(schema: web::Data<AppSchema>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .body(schema.sdl())

@@ -131,9 +131,16 @@ impl Modify for ProblemResponses {
     }
 }
 
-/// The OpenAPI document, for authenticated callers like every other request but the health checks.
-async fn openapi(_caller: crate::auth::Ctx) -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+/// The REST API's OpenAPI document, as served and exported.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The OpenAPI document, served without a token: it describes the
+/// interface and holds no data (generators such as openapi-python-client
+/// fetch it by URL).
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(document())
 }
 
 /// The process is up and answering.
