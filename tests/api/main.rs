@@ -19,6 +19,7 @@ mod health;
 mod invariants;
 mod logs;
 mod members;
+mod openapi;
 mod metrics;
 mod migrations;
 mod nested_scope;
