@@ -39,10 +39,17 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
 
 /// A caller's instant, RFC 3339 with any offset, whose UTC date falls in `YEARS`.
 pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, &'static str> {
-    text.parse::<DateTime<Utc>>()
-        .ok()
-        .filter(|at| YEARS.contains(&at.year()))
-        .ok_or("an instant must be RFC 3339 (e.g. 2026-01-31T08:00:00Z) and fall in the years 0001 to 9999 UTC")
+    match text.parse::<DateTime<Utc>>() {
+        Ok(at) if YEARS.contains(&at.year()) => Ok(at),
+        Ok(_) => Err("an instant must fall in the years 0001 to 9999 UTC"),
+        // A local date-time names no instant until it says where.
+        Err(_) if text.parse::<chrono::NaiveDateTime>().is_ok() => Err(
+            "the time zone is missing: an instant must end in Z or an offset such as +07:00 (RFC 3339, e.g. 2026-01-31T08:00:00Z)",
+        ),
+        Err(_) => Err(
+            "an instant must be RFC 3339 (e.g. 2026-01-31T08:00:00Z) and fall in the years 0001 to 9999 UTC",
+        ),
+    }
 }
 
 /// `parse_instant` for an optional field of a REST body or query string.
@@ -104,6 +111,8 @@ mod tests {
         ] {
             assert!(parse_instant(text).is_err(), "{text}");
         }
+        let local = parse_instant("2026-01-31T08:00:00").expect_err("no time zone");
+        assert!(local.starts_with("the time zone is missing"), "{local}");
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod authz;
 mod browser;
 mod cors;
 mod dissolution;
+mod error_fields;
 mod graceful_stop;
 mod graphql_endpoint;
 mod health;

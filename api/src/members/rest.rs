@@ -68,7 +68,7 @@ pub async fn membership(
     state: web::Data<AppState>,
     caller: Ctx,
     national_id: web::Path<String>,
-    params: web::Query<MembershipParams>,
+    params: crate::rest::extract::Query<MembershipParams>,
 ) -> Result<HttpResponse, AppError> {
     let as_of = params.as_of.map(crate::clock::truncate);
     let placement = service::placement(&state.db, &caller, &national_id, as_of)
@@ -133,7 +133,7 @@ pub async fn active_members(
     state: web::Data<AppState>,
     caller: Ctx,
     code: web::Path<String>,
-    params: web::Query<MembersParams>,
+    params: crate::rest::extract::Query<MembersParams>,
 ) -> Result<HttpResponse, AppError> {
     let first = crate::page::page_size(params.limit)
         .map_err(|_| AppError::invalid("limit", "must be between 1 and 500"))?;

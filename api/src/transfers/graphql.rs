@@ -159,6 +159,12 @@ pub struct ErrorInfo {
     /// Machine-readable: BAD_USER_INPUT, NOT_FOUND, FORBIDDEN, CONFLICT, ...
     code: String,
     message: String,
+    /// The input's field at fault, when one is (`effectiveAt`,
+    /// `toOrganizationCode`, …), as `extensions.field` names it for a
+    /// request refused whole.
+    field: Option<String>,
+    /// The item's position in `submitTransfers(inputs:)`, from 0; null for `submitTransfer`.
+    index: Option<i32>,
 }
 
 /// The answer for one submitted transfer.
@@ -170,8 +176,9 @@ pub struct TransferResult {
     error: Option<ErrorInfo>,
 }
 
-impl From<ItemResult> for TransferResult {
-    fn from(item: ItemResult) -> Self {
+impl TransferResult {
+    /// The answer for one item; `index` is its position in a batch.
+    fn new(index: Option<usize>, item: ItemResult) -> Self {
         let (status, event, error) = match item.outcome {
             ItemOutcome::Applied(event) => (TransferStatus::Applied, Some(event), None),
             ItemOutcome::Duplicate(event) => (TransferStatus::Duplicate, Some(event), None),
@@ -181,6 +188,9 @@ impl From<ItemResult> for TransferResult {
                 Some(ErrorInfo {
                     code: err.code().as_str().to_owned(),
                     message: err.to_string(),
+                    field: err.field().map(str::to_owned),
+                    // A batch holds at most MAX_BATCH (500) items.
+                    index: index.and_then(|index| i32::try_from(index).ok()),
                 }),
             ),
         };
@@ -248,7 +258,7 @@ impl TransferMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(item.into())
+        Ok(TransferResult::new(None, item))
     }
 
     /// At most 500 inputs; each applied or rejected on its own.
@@ -262,7 +272,11 @@ impl TransferMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(items.into_iter().map(Into::into).collect())
+        Ok(items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| TransferResult::new(Some(index), item))
+            .collect())
     }
 }
 

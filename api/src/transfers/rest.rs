@@ -86,6 +86,12 @@ pub struct TransferBatch {
 pub struct ItemError {
     pub code: ErrorCode,
     pub message: String,
+    /// The item's field at fault, when one is (`effectiveAt`, `toOrganizationCode`, …).
+    #[schema(required = true)]
+    pub field: Option<String>,
+    /// The item's position in `events`, from 0.
+    #[schema(minimum = 0, maximum = 499)]
+    pub index: usize,
 }
 
 /// What became of one submitted transfer.
@@ -119,8 +125,9 @@ pub struct TransferBatchResult {
     pub results: Vec<TransferItemResult>,
 }
 
-impl From<ItemResult> for TransferItemResult {
-    fn from(item: ItemResult) -> Self {
+impl TransferItemResult {
+    /// The answer for the item at `index` of the batch.
+    fn new(index: usize, item: ItemResult) -> Self {
         let (status, event, error) = match item.outcome {
             ItemOutcome::Applied(event) => (ItemStatus::Applied, Some(event), None),
             ItemOutcome::Duplicate(event) => (ItemStatus::Duplicate, Some(event), None),
@@ -130,6 +137,8 @@ impl From<ItemResult> for TransferItemResult {
                 Some(ItemError {
                     code: err.code(),
                     message: err.to_string(),
+                    field: err.field().map(str::to_owned),
+                    index,
                 }),
             ),
         };
@@ -148,7 +157,7 @@ impl From<ItemResult> for TransferItemResult {
     responses(
         (status = 200, description = "Per-item results, in input order", body = TransferBatchResult),
         (status = 400, description = "Malformed body (`field` names the body path at fault, e.g. `events[0].effectiveAt`), or no events; nothing applied", body = crate::error::Problem),
-        (status = 413, description = "More than 500 events (LIMIT_EXCEEDED, `field` `events`), or a body over 1 MiB; nothing applied", body = crate::error::Problem),
+        (status = 413, description = "More than 500 events (LIMIT_EXCEEDED), or a body over 1 MiB; nothing applied", body = crate::error::Problem),
         (status = 429, description = "The token's subject is past its mutations per minute; nothing applied, retry after `Retry-After` seconds", body = crate::error::Problem),
         (status = 500, description = "An internal error ended the batch at an item: the items before it were applied, the rest not tried; details only in the log", body = crate::error::Problem),
         (status = 503, description = "The database was unavailable or contended past the retries at an item: the items before it were applied (DUPLICATE on a retry of the batch), the rest not tried; retry after `Retry-After` seconds", body = crate::error::Problem),
@@ -157,14 +166,18 @@ impl From<ItemResult> for TransferItemResult {
 pub async fn submit_events(
     state: web::Data<AppState>,
     caller: Ctx,
-    batch: web::Json<TransferBatch>,
+    batch: crate::rest::extract::Json<TransferBatch>,
 ) -> Result<HttpResponse, AppError> {
     // A batch counts once: it is one request, and at most 500 events.
     state.rate_limits.mutation(&caller.principal.subject)?;
-    let batch = batch.into_inner();
+    let batch = batch.0;
     let requests = batch.events.into_iter().map(Into::into).collect();
     let items = service::submit_batch(&state.db, &caller, requests).await?;
-    let results = items.into_iter().map(Into::into).collect();
+    let results = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| TransferItemResult::new(index, item))
+        .collect();
     Ok(HttpResponse::Ok().json(TransferBatchResult { results }))
 }
 
@@ -223,7 +236,7 @@ pub struct FeedPage {
 pub async fn feed(
     state: web::Data<AppState>,
     caller: Ctx,
-    params: web::Query<FeedParams>,
+    params: crate::rest::extract::Query<FeedParams>,
 ) -> Result<HttpResponse, AppError> {
     let after = params.after.unwrap_or(0);
     if after < 0 {
