@@ -479,3 +479,36 @@ on_both_backends! {
         assert_eq!(again["data"]["submitTransfer"]["status"], "APPLIED", "{again}");
     }
 }
+
+on_both_backends! {
+    async fn a_batch_over_the_limit_is_refused_413_on_both_transports(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let member: i64 = seeded.bl_member.parse().expect("id");
+        let before = counts(&app).await;
+        let too_many: Vec<Value> = (0..501).map(|i| transfer(&format!("big-{i}"), &seeded.bl_member, "SL.BL.CQ")).collect();
+        let response = app.post_graphql(app.admin_token(), &json!({ "query": BATCH, "variables": { "inputs": too_many } })).await;
+        assert_eq!(response.status(), 413, "GraphQL");
+        let answer: Value = response.json().await.expect("JSON");
+        assert_eq!(error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+        assert_eq!(answer["data"], Value::Null, "{answer}");
+
+        let events: Vec<Value> = (0..501).map(|i| json!({ "externalId": format!("big-{i}"), "memberId": member, "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" })).collect();
+        let response = app.client().post(app.url("/api/v1/transfer-events")).bearer_auth(app.admin_token())
+            .json(&json!({ "events": events })).send().await.expect("POST");
+        assert_eq!(response.status(), 413, "REST");
+        let problem: Value = response.json().await.expect("problem");
+        assert_eq!(problem["code"], "LIMIT_EXCEEDED");
+        assert_eq!(problem["detail"], answer["errors"][0]["message"], "the same refusal");
+        assert_eq!(counts(&app).await, before, "nothing applied");
+
+        // The document's own limits answer the same status.
+        let within: String = (0..30).map(|i| format!("v{i}: version ")).collect();
+        let within = app.post_graphql(app.admin_token(), &json!({ "query": format!("{{ {within} }}") })).await;
+        assert_eq!(within.status(), 200, "30 aliases are within the limit");
+        let aliases: String = (0..31).map(|i| format!("v{i}: version ")).collect();
+        let wide = app.post_graphql(app.admin_token(), &json!({ "query": format!("{{ {aliases} }}") })).await;
+        assert_eq!(wide.status(), 413, "31 aliases");
+        let answer: Value = wide.json().await.expect("JSON");
+        assert_eq!(error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+    }
+}
