@@ -512,3 +512,38 @@ on_both_backends! {
         assert_eq!(error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
     }
 }
+
+on_both_backends! {
+    async fn the_feed_query_resumes_after_a_sequence(app: TestApp) {
+        let seeded = app.seed_district().await;
+        for (n, to) in ["SL.BL.CQ", "SL.BL.R1", "SL.BL.CQ"].into_iter().enumerate() {
+            let applied = submit(&app, transfer(&format!("resume-{n}"), &seeded.bl_member, to)).await;
+            assert_eq!(applied["status"], "APPLIED", "{applied}");
+        }
+        let feed = "query($after: String, $seq: Int, $first: Int) { transferEvents(after: $after, afterSequence: $seq, first: $first) {
+            edges { cursor node { sequence externalId } } pageInfo { hasNextPage } } }";
+        let all = app.graphql(feed, json!({ "first": 500 })).await;
+        let edges = all["data"]["transferEvents"]["edges"].as_array().expect("edges").clone();
+        let sequences: Vec<i64> = edges.iter().map(|e| e["node"]["sequence"].as_i64().expect("sequence")).collect();
+        assert_eq!(sequences.len(), 5, "two admissions and three transfers: {all}");
+
+        let third = sequences[2];
+        let by_sequence = app.graphql(feed, json!({ "seq": third, "first": 1 })).await;
+        let by_cursor = app.graphql(feed, json!({ "after": edges[2]["cursor"], "first": 1 })).await;
+        assert_eq!(by_sequence, by_cursor, "afterSequence is the cursor of that event");
+        assert_eq!(by_sequence["data"]["transferEvents"]["edges"][0]["node"]["sequence"], sequences[3]);
+        assert_eq!(by_sequence["data"]["transferEvents"]["pageInfo"]["hasNextPage"], true);
+        let rest = app.graphql(feed, json!({ "seq": third })).await;
+        let resumed: Vec<i64> = rest["data"]["transferEvents"]["edges"].as_array().expect("edges").iter()
+            .map(|e| e["node"]["sequence"].as_i64().expect("sequence")).collect();
+        assert_eq!(resumed, &sequences[3..], "everything after it, in order, nothing skipped");
+        let head = app.graphql(feed, json!({ "seq": sequences[4] })).await;
+        assert_eq!(head["data"]["transferEvents"]["edges"], json!([]), "nothing after the head");
+
+        for (variables, what) in [(json!({ "seq": -1 }), "negative"), (json!({ "seq": third, "after": edges[0]["cursor"] }), "both")] {
+            let refused = app.graphql(feed, variables).await;
+            assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{what}: {refused}");
+            assert_eq!(refused["errors"][0]["extensions"]["field"], "afterSequence", "{what}: {refused}");
+        }
+    }
+}

@@ -128,8 +128,15 @@ impl TransferQuery {
         within: Option<String>,
         after: Option<String>,
         first: Option<i32>,
+        #[graphql(
+            desc = "The events after this feed sequence (the last `sequence` a reader saw, e.g. from a dropped subscription), instead of a cursor: the same page `after` gives with that event's cursor. Not together with `after`."
+        )]
+        after_sequence: Option<i32>,
     ) -> async_graphql::Result<TransferEventConnection> {
-        let page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        let mut page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        if let Some(sequence) = after_sequence {
+            page.after = Some(start_after(sequence, after.is_some()).map_err(|e| e.extend())?);
+        }
         let found = feed::feed(db(ctx)?, caller(ctx)?, within.as_deref(), page)
             .await
             .map_err(|e| e.extend())?;
@@ -141,6 +148,24 @@ impl TransferQuery {
             TransferEvent,
         ))
     }
+}
+
+/// The feed position an `afterSequence` argument names: 0 or more, and not
+/// beside a cursor that names one too.
+fn start_after(sequence: i32, with_cursor: bool) -> Result<i64, AppError> {
+    if with_cursor {
+        return Err(AppError::invalid(
+            "afterSequence",
+            "give either after (a cursor) or afterSequence, not both",
+        ));
+    }
+    if sequence < 0 {
+        return Err(AppError::invalid(
+            "afterSequence",
+            "must be a sequence number, 0 or more",
+        ));
+    }
+    Ok(i64::from(sequence))
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -303,14 +328,7 @@ impl TransferSubscription {
         let db = db(ctx)?.clone();
         let caller = caller(ctx)?.clone();
         let start = match after_sequence {
-            Some(after) if after < 0 => {
-                return Err(AppError::invalid(
-                    "afterSequence",
-                    "must be a sequence number, 0 or more",
-                )
-                .extend());
-            }
-            Some(after) => i64::from(after),
+            Some(after) => start_after(after, false).map_err(|e| e.extend())?,
             None => crate::memberships::record::last_sequence(&db)
                 .await
                 .map_err(|e| e.extend())?,
