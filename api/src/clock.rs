@@ -61,6 +61,12 @@ pub fn deserialize_instant<'de, D: serde::Deserializer<'de>>(
         .transpose()
 }
 
+/// How every transport writes an instant: RFC 3339 in UTC with `Z`, with
+/// the fractional digits it needs (as serde writes a `DateTime<Utc>`).
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 pub fn now() -> DateTime<Utc> {
     truncate(Utc::now())
 }
@@ -113,6 +119,21 @@ mod tests {
         }
         let local = parse_instant("2026-01-31T08:00:00").expect_err("no time zone");
         assert!(local.starts_with("the time zone is missing"), "{local}");
+    }
+
+    #[test]
+    fn instants_are_written_alike_on_every_transport() {
+        for text in [
+            "2026-01-31T08:00:00Z",
+            "2026-01-31T08:00:00.250Z",
+            "2026-01-31T08:00:00.123456Z",
+        ] {
+            let at = parse_instant(text).expect("an instant");
+            assert_eq!(rfc3339(at), text);
+            assert_eq!(serde_json::to_value(at).ok(), Some(serde_json::json!(text)));
+        }
+        let east = parse_instant("2026-01-31T15:00:00+07:00").expect("an instant");
+        assert_eq!(rfc3339(east), "2026-01-31T08:00:00Z");
     }
 
     #[test]

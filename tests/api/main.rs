@@ -33,6 +33,7 @@ mod rate_limits;
 mod reads;
 mod reorganization;
 mod rest;
+mod scalars;
 mod schema;
 mod seed;
 mod startup;

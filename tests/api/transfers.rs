@@ -62,7 +62,7 @@ on_both_backends! {
                      json!({ "id": seeded.bl_member }))
             .await;
         assert_eq!(member["data"]["member"]["before"]["organization"]["code"], "SL.BL.R1", "{member}");
-        assert_eq!(member["data"]["member"]["before"]["endedAt"], "2026-01-01T00:00:00+00:00");
+        assert_eq!(member["data"]["member"]["before"]["endedAt"], "2026-01-01T00:00:00Z");
         assert_eq!(member["data"]["member"]["now"]["organization"]["code"], "SL.BL.CQ");
         assert_eq!(member["data"]["member"]["history"].as_array().expect("history").len(), 2);
         let feed = app.graphql("{ transferEvents { edges { node { sequence externalId decisionRef } } } }", json!({})).await;

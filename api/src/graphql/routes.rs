@@ -136,5 +136,5 @@ async fn subscribe(
 async fn schema_sdl(schema: web::Data<AppSchema>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(schema.sdl())
+        .body(super::sdl_of(&schema))
 }

@@ -3,7 +3,6 @@
 
 use async_graphql::futures_util;
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::transfer_event;
 
 use super::feed;
@@ -101,12 +100,12 @@ impl TransferEvent {
         self.0.decision_ref.as_deref()
     }
 
-    async fn effective_at(&self) -> DateTime<Utc> {
-        self.0.effective_at
+    async fn effective_at(&self) -> Instant {
+        Instant(self.0.effective_at)
     }
 
-    async fn recorded_at(&self) -> DateTime<Utc> {
-        self.0.recorded_at
+    async fn recorded_at(&self) -> Instant {
+        Instant(self.0.recorded_at)
     }
 
     /// The submitting token's subject.
