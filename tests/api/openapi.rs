@@ -11,14 +11,30 @@ use crate::helpers::{TestApp, token_for};
 
 /// Each operation and the statuses it can answer: the one place they are listed.
 const DECLARED: [(&str, &str, &[u16]); 4] = [
-    ("post", "/api/v1/transfer-events", &[200, 400, 401, 413, 415, 429, 500, 503]),
+    (
+        "post",
+        "/api/v1/transfer-events",
+        &[200, 400, 401, 413, 415, 429, 500, 503],
+    ),
     ("get", "/api/v1/events", &[200, 400, 401, 429, 500, 503]),
-    ("get", "/api/v1/members/{nationalId}/membership", &[200, 400, 401, 403, 404, 429, 500, 503]),
-    ("get", "/api/v1/organizations/{code}/members", &[200, 400, 401, 404, 429, 500, 503]),
+    (
+        "get",
+        "/api/v1/members/{nationalId}/membership",
+        &[200, 400, 401, 403, 404, 429, 500, 503],
+    ),
+    (
+        "get",
+        "/api/v1/organizations/{code}/members",
+        &[200, 400, 401, 404, 429, 500, 503],
+    ),
 ];
 
 async fn document(app: &TestApp) -> Value {
-    app.get("/api/v1/openapi.json").await.json().await.expect("JSON")
+    app.get("/api/v1/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("JSON")
 }
 
 fn enum_of<'a>(document: &'a Value, schema: &str) -> Vec<&'a str> {

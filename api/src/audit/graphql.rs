@@ -1,7 +1,7 @@
 //! `auditLog`: the audit chain, oldest first, for ADMIN and AUDITOR.
 
-use async_graphql::{Context, ErrorExtensions, Object, SimpleObject};
 use crate::graphql::scalars::Instant;
+use async_graphql::{Context, ErrorExtensions, Object, SimpleObject};
 use entity::audit_log;
 
 use super::service;

@@ -130,10 +130,9 @@ mod tests {
     #[test]
     fn query_misfits_name_their_parameter() {
         let pairs = url::form_urlencoded::parse(b"toCode=A&limit=abc");
-        let err = serde_path_to_error::deserialize::<_, Item>(
-            serde_urlencoded::Deserializer::new(pairs),
-        )
-        .expect_err("refused");
+        let err =
+            serde_path_to_error::deserialize::<_, Item>(serde_urlencoded::Deserializer::new(pairs))
+                .expect_err("refused");
         let refused = refusal("query parameter", err);
         assert_eq!(refused.field(), Some("limit"));
         assert!(refused.to_string().contains("invalid digit"), "{refused}");

@@ -1,7 +1,7 @@
 //! REST routes: health checks now, the `/api/v1` resources as they arrive.
 
-pub mod openapi;
 pub mod extract;
+pub mod openapi;
 mod storable;
 
 pub use openapi::{ApiDoc, closed_set_values};

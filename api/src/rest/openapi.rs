@@ -108,9 +108,18 @@ const EVERY_OPERATION: [(u16, &str); 4] = [
 
 /// Error answers of an operation that reads a JSON body.
 const WITH_A_BODY: [(u16, &str); 3] = [
-    (400, "The body is not valid JSON of the documented shape; `field` names the body path at fault; nothing applied"),
-    (413, "The body is over the size limit (`CELLREG_MAX_BODY_BYTES`, 1 MiB by default); nothing applied"),
-    (415, "The body is not sent as `Content-Type: application/json` (UTF-8); nothing applied"),
+    (
+        400,
+        "The body is not valid JSON of the documented shape; `field` names the body path at fault; nothing applied",
+    ),
+    (
+        413,
+        "The body is over the size limit (`CELLREG_MAX_BODY_BYTES`, 1 MiB by default); nothing applied",
+    ),
+    (
+        415,
+        "The body is not sent as `Content-Type: application/json` (UTF-8); nothing applied",
+    ),
 ];
 
 /// Error answers as they are sent: every `Problem` body is
@@ -186,7 +195,10 @@ mod tests {
         }
         assert_eq!(
             closed_set_values::<entity::enums::MembershipKind>(),
-            vec![serde_json::json!("OFFICIAL"), serde_json::json!("TEMPORARY")]
+            vec![
+                serde_json::json!("OFFICIAL"),
+                serde_json::json!("TEMPORARY")
+            ]
         );
     }
 }
