@@ -110,6 +110,10 @@ on_both_backends! {
         // GraphiQL fetched the schema with the token from the page's address.
         assert!(answered(&server, "/graphql", "POST", 200), "GraphiQL's introspection was answered");
 
+        // The document is public: the page shows it before any token is given.
+        let anonymous = rendered(chromium.clone(), server.url("/api/v1/docs")).await;
+        assert!(anonymous.contains("/api/v1/transfer-events"), "the operations are listed without a token:\n{anonymous}");
+
         let docs = rendered(chromium, server.url(&format!("/api/v1/docs#token={token}"))).await;
         assert!(docs.contains("swagger-ui"), "Swagger UI rendered:\n{docs}");
         assert!(docs.contains("cellreg REST API"), "the document's title is shown:\n{docs}");
