@@ -7,7 +7,9 @@ following ones up to the next `## ` heading:
   fresh                      nothing started (the block starts what it needs)
   fresh, serving             `cellreg serve` on an empty database
   fresh, serving the demo    `cellreg seed demo`, then `cellreg serve`
-Blocks outside a session are not run. README's `cargo run … --bin cellreg --`
+`<!-- readme-check: skip -->` leaves the next block out of its session
+(one that needs tools the check does not install). Blocks outside a
+session are not run. README's `cargo run … --bin cellreg --`
 becomes the built binary and `localhost:8080` a free loopback port. An
 answer README shows is a `# <JSON>` comment after a command (or at the end
 of its line), possibly followed by prose (`# {"status":"ok"}: the process is
@@ -26,7 +28,7 @@ import sys
 import tempfile
 import uuid
 
-MARKER = re.compile(r"<!--\s*readme-check:\s*(.*?)\s*-->")
+MARKER = re.compile(r"^\s*<!--\s*readme-check:\s*(.*?)\s*-->\s*$")
 CARGO_RUN = re.compile(r"cargo run -q --release -p api --bin cellreg --")
 DECODER = json.JSONDecoder()
 
@@ -86,18 +88,20 @@ def commands_of(block):
 
 def sessions(readme):
     """(setting, [block lines, …]) for each session README opens."""
-    found, current, setting, block = [], None, None, None
+    found, current, block, skip_next = [], None, None, False
     for line in readme.splitlines():
         if block is not None:
             if line.startswith("```"):
-                if current is not None:
+                if current is not None and not skip_next:
                     current[1].append(block)
-                block = None
+                block, skip_next = None, False
             else:
                 block.append(line)
             continue
         marker = MARKER.search(line)
-        if marker:
+        if marker and marker.group(1) == "skip":
+            skip_next = True
+        elif marker:
             current = (marker.group(1), [])
             found.append(current)
         elif line.startswith("## "):
