@@ -39,10 +39,17 @@ pub fn parse_date(text: &str) -> Result<NaiveDate, &'static str> {
 
 /// A caller's instant, RFC 3339 with any offset, whose UTC date falls in `YEARS`.
 pub fn parse_instant(text: &str) -> Result<DateTime<Utc>, &'static str> {
-    text.parse::<DateTime<Utc>>()
-        .ok()
-        .filter(|at| YEARS.contains(&at.year()))
-        .ok_or("an instant must be RFC 3339 (e.g. 2026-01-31T08:00:00Z) and fall in the years 0001 to 9999 UTC")
+    match text.parse::<DateTime<Utc>>() {
+        Ok(at) if YEARS.contains(&at.year()) => Ok(at),
+        Ok(_) => Err("an instant must fall in the years 0001 to 9999 UTC"),
+        // A local date-time names no instant until it says where.
+        Err(_) if text.parse::<chrono::NaiveDateTime>().is_ok() => Err(
+            "the time zone is missing: an instant must end in Z or an offset such as +07:00 (RFC 3339, e.g. 2026-01-31T08:00:00Z)",
+        ),
+        Err(_) => Err(
+            "an instant must be RFC 3339 (e.g. 2026-01-31T08:00:00Z) and fall in the years 0001 to 9999 UTC",
+        ),
+    }
 }
 
 /// `parse_instant` for an optional field of a REST body or query string.
@@ -52,6 +59,12 @@ pub fn deserialize_instant<'de, D: serde::Deserializer<'de>>(
     let text: Option<String> = serde::Deserialize::deserialize(deserializer)?;
     text.map(|text| parse_instant(&text).map_err(serde::de::Error::custom))
         .transpose()
+}
+
+/// How every transport writes an instant: RFC 3339 in UTC with `Z`, with
+/// the fractional digits it needs (as serde writes a `DateTime<Utc>`).
+pub fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
 pub fn now() -> DateTime<Utc> {
@@ -104,6 +117,23 @@ mod tests {
         ] {
             assert!(parse_instant(text).is_err(), "{text}");
         }
+        let local = parse_instant("2026-01-31T08:00:00").expect_err("no time zone");
+        assert!(local.starts_with("the time zone is missing"), "{local}");
+    }
+
+    #[test]
+    fn instants_are_written_alike_on_every_transport() {
+        for text in [
+            "2026-01-31T08:00:00Z",
+            "2026-01-31T08:00:00.250Z",
+            "2026-01-31T08:00:00.123456Z",
+        ] {
+            let at = parse_instant(text).expect("an instant");
+            assert_eq!(rfc3339(at), text);
+            assert_eq!(serde_json::to_value(at).ok(), Some(serde_json::json!(text)));
+        }
+        let east = parse_instant("2026-01-31T15:00:00+07:00").expect("an instant");
+        assert_eq!(rfc3339(east), "2026-01-31T08:00:00Z");
     }
 
     #[test]

@@ -310,11 +310,16 @@ fn database_code(err: &DbErr) -> Option<String> {
 /// RFC 9457 problem details.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
+    /// Always `about:blank`: `code` says what went wrong.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The HTTP status's reason phrase, e.g. `Not Found`.
     pub title: &'static str,
+    /// The HTTP status of the answer.
     pub status: u16,
+    /// What went wrong, for people; starts with the field's name when one is at fault.
     pub detail: String,
+    /// What went wrong, for programs.
     pub code: ErrorCode,
     /// The request field at fault, when one is (as GraphQL's `extensions.field`).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -459,8 +459,18 @@ impl TestApp {
         let response = self
             .post_graphql(token, &json!({ "query": query, "variables": variables }))
             .await;
-        assert_eq!(response.status(), 200, "GraphQL answers 200");
+        let status = response.status();
         let answer: Value = response.json().await.expect("GraphQL answers JSON");
+        let past_a_limit = answer["errors"].as_array().is_some_and(|errors| {
+            errors
+                .iter()
+                .any(|error| error["extensions"]["code"] == "LIMIT_EXCEEDED")
+        });
+        let expected = if past_a_limit { 413 } else { 200 };
+        assert_eq!(
+            status, expected,
+            "GraphQL answers 200, or 413 past a limit: {answer}"
+        );
         assert_errors_have_codes(&answer);
         answer
     }

@@ -33,7 +33,7 @@ on_both_backends! {
         assert_eq!(created["admittedOn"], "2015-09-02");
         assert_eq!(created["residenceCell"]["code"], "SL.BL.R1");
         assert_eq!(created["membership"]["organization"]["code"], "SL.BL.R1");
-        assert_eq!(created["membership"]["startedAt"], "2015-09-02T00:00:00+00:00");
+        assert_eq!(created["membership"]["startedAt"], "2015-09-02T00:00:00Z");
 
         let id: i64 = created["id"].as_str().expect("id").parse().expect("number");
         let events: Vec<_> = transfer_event::Entity::find().all(app.db()).await.expect("events").into_iter().filter(|e| e.member_id == id).collect();

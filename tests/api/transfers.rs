@@ -62,7 +62,7 @@ on_both_backends! {
                      json!({ "id": seeded.bl_member }))
             .await;
         assert_eq!(member["data"]["member"]["before"]["organization"]["code"], "SL.BL.R1", "{member}");
-        assert_eq!(member["data"]["member"]["before"]["endedAt"], "2026-01-01T00:00:00+00:00");
+        assert_eq!(member["data"]["member"]["before"]["endedAt"], "2026-01-01T00:00:00Z");
         assert_eq!(member["data"]["member"]["now"]["organization"]["code"], "SL.BL.CQ");
         assert_eq!(member["data"]["member"]["history"].as_array().expect("history").len(), 2);
         let feed = app.graphql("{ transferEvents { edges { node { sequence externalId decisionRef } } } }", json!({})).await;
@@ -477,5 +477,73 @@ on_both_backends! {
         assert_eq!(statuses, [first, "APPLIED", "APPLIED"], "{again}");
         let again = app.graphql(SUBMIT, single).await;
         assert_eq!(again["data"]["submitTransfer"]["status"], "APPLIED", "{again}");
+    }
+}
+
+on_both_backends! {
+    async fn a_batch_over_the_limit_is_refused_413_on_both_transports(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let member: i64 = seeded.bl_member.parse().expect("id");
+        let before = counts(&app).await;
+        let too_many: Vec<Value> = (0..501).map(|i| transfer(&format!("big-{i}"), &seeded.bl_member, "SL.BL.CQ")).collect();
+        let response = app.post_graphql(app.admin_token(), &json!({ "query": BATCH, "variables": { "inputs": too_many } })).await;
+        assert_eq!(response.status(), 413, "GraphQL");
+        let answer: Value = response.json().await.expect("JSON");
+        assert_eq!(error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+        assert_eq!(answer["data"], Value::Null, "{answer}");
+
+        let events: Vec<Value> = (0..501).map(|i| json!({ "externalId": format!("big-{i}"), "memberId": member, "toOrganizationCode": "SL.BL.CQ", "reason": "RELOCATION" })).collect();
+        let response = app.client().post(app.url("/api/v1/transfer-events")).bearer_auth(app.admin_token())
+            .json(&json!({ "events": events })).send().await.expect("POST");
+        assert_eq!(response.status(), 413, "REST");
+        let problem: Value = response.json().await.expect("problem");
+        assert_eq!(problem["code"], "LIMIT_EXCEEDED");
+        assert_eq!(problem["detail"], answer["errors"][0]["message"], "the same refusal");
+        assert_eq!(counts(&app).await, before, "nothing applied");
+
+        // The document's own limits answer the same status.
+        let within: String = (0..30).map(|i| format!("v{i}: version ")).collect();
+        let within = app.post_graphql(app.admin_token(), &json!({ "query": format!("{{ {within} }}") })).await;
+        assert_eq!(within.status(), 200, "30 aliases are within the limit");
+        let aliases: String = (0..31).map(|i| format!("v{i}: version ")).collect();
+        let wide = app.post_graphql(app.admin_token(), &json!({ "query": format!("{{ {aliases} }}") })).await;
+        assert_eq!(wide.status(), 413, "31 aliases");
+        let answer: Value = wide.json().await.expect("JSON");
+        assert_eq!(error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+    }
+}
+
+on_both_backends! {
+    async fn the_feed_query_resumes_after_a_sequence(app: TestApp) {
+        let seeded = app.seed_district().await;
+        for (n, to) in ["SL.BL.CQ", "SL.BL.R1", "SL.BL.CQ"].into_iter().enumerate() {
+            let applied = submit(&app, transfer(&format!("resume-{n}"), &seeded.bl_member, to)).await;
+            assert_eq!(applied["status"], "APPLIED", "{applied}");
+        }
+        let feed = "query($after: String, $seq: Int, $first: Int) { transferEvents(after: $after, afterSequence: $seq, first: $first) {
+            edges { cursor node { sequence externalId } } pageInfo { hasNextPage } } }";
+        let all = app.graphql(feed, json!({ "first": 500 })).await;
+        let edges = all["data"]["transferEvents"]["edges"].as_array().expect("edges").clone();
+        let sequences: Vec<i64> = edges.iter().map(|e| e["node"]["sequence"].as_i64().expect("sequence")).collect();
+        assert_eq!(sequences.len(), 5, "two admissions and three transfers: {all}");
+
+        let third = sequences[2];
+        let by_sequence = app.graphql(feed, json!({ "seq": third, "first": 1 })).await;
+        let by_cursor = app.graphql(feed, json!({ "after": edges[2]["cursor"], "first": 1 })).await;
+        assert_eq!(by_sequence, by_cursor, "afterSequence is the cursor of that event");
+        assert_eq!(by_sequence["data"]["transferEvents"]["edges"][0]["node"]["sequence"], sequences[3]);
+        assert_eq!(by_sequence["data"]["transferEvents"]["pageInfo"]["hasNextPage"], true);
+        let rest = app.graphql(feed, json!({ "seq": third })).await;
+        let resumed: Vec<i64> = rest["data"]["transferEvents"]["edges"].as_array().expect("edges").iter()
+            .map(|e| e["node"]["sequence"].as_i64().expect("sequence")).collect();
+        assert_eq!(resumed, &sequences[3..], "everything after it, in order, nothing skipped");
+        let head = app.graphql(feed, json!({ "seq": sequences[4] })).await;
+        assert_eq!(head["data"]["transferEvents"]["edges"], json!([]), "nothing after the head");
+
+        for (variables, what) in [(json!({ "seq": -1 }), "negative"), (json!({ "seq": third, "after": edges[0]["cursor"] }), "both")] {
+            let refused = app.graphql(feed, variables).await;
+            assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{what}: {refused}");
+            assert_eq!(refused["errors"][0]["extensions"]["field"], "afterSequence", "{what}: {refused}");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `auditLog`: the audit chain, oldest first, for ADMIN and AUDITOR.
 
+use crate::graphql::scalars::Instant;
 use async_graphql::{Context, ErrorExtensions, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::audit_log;
 
 use super::service;
@@ -15,7 +15,7 @@ const LIST: &str = "audit";
 pub struct AuditEntry {
     /// Position in the chain, from 1, without gaps.
     seq: i64,
-    occurred_at: DateTime<Utc>,
+    occurred_at: Instant,
     subject: Option<String>,
     role: Option<String>,
     action: String,
@@ -32,7 +32,7 @@ impl From<audit_log::Model> for AuditEntry {
     fn from(row: audit_log::Model) -> Self {
         Self {
             seq: row.seq,
-            occurred_at: row.occurred_at,
+            occurred_at: Instant(row.occurred_at),
             subject: row.subject,
             role: row.role,
             action: row.action,

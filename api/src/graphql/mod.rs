@@ -82,11 +82,10 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 /// The schema with its limits; with state when it will serve requests,
 /// without when it is only exported.
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
-    let mut builder = Schema::build_with_ignore_name_conflicts(
+    let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
-        [scalars::DATE_TIME],
     )
     // First, so that it sees every error the others answer; it checks the
     // depth and the row budget itself, to answer them with their code.
@@ -112,7 +111,12 @@ pub fn build_schema(state: Option<AppState>) -> AppSchema {
 
 /// The schema in SDL, as `cellreg export-schema` writes it and `schema.graphql` holds it.
 pub fn sdl() -> String {
-    build_schema(None).sdl()
+    sdl_of(&build_schema(None))
+}
+
+/// The SDL of a schema, with the `@specifiedBy` of its scalars.
+pub fn sdl_of(schema: &AppSchema) -> String {
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// The authenticated caller of this request.

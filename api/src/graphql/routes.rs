@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, guard, web};
 
 use super::{AppSchema, websocket};
 use crate::auth::Ctx;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::methods;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -50,6 +50,16 @@ async fn execute(
             .insert_header(("Retry-After", seconds.to_string()))
             .json(response);
     }
+    if response
+        .errors
+        .iter()
+        .any(|error| super::error_codes::code_of(error) == Some(ErrorCode::LimitExceeded))
+    {
+        // Past a limit of the request (a batch's items, the document's
+        // size, depth or cost): the 413 REST answers for the same limit,
+        // with nothing run or applied.
+        return HttpResponse::PayloadTooLarge().json(response);
+    }
     if response.errors.iter().any(super::limits::is_unavailable) {
         // The database could not answer in time: the client should come back.
         return HttpResponse::ServiceUnavailable()
@@ -65,7 +75,7 @@ async fn execute(
 /// The wait of a RATE_LIMITED answer (`extensions.retryAfter`), if it is one.
 fn retry_after(response: &async_graphql::Response) -> Option<u64> {
     let error = response.errors.first()?;
-    if super::error_codes::code_of(error) != Some(crate::error::ErrorCode::RateLimited) {
+    if super::error_codes::code_of(error) != Some(ErrorCode::RateLimited) {
         return None;
     }
     match error.extensions.as_ref()?.get("retryAfter")? {
@@ -122,9 +132,9 @@ async fn subscribe(
     Ok(response)
 }
 
-/// The SDL, for authenticated callers like every other request but the health checks.
-async fn schema_sdl(schema: web::Data<AppSchema>, _caller: Ctx) -> HttpResponse {
+/// The SDL, served without a token: it is the published contract and holds no data.
+async fn schema_sdl(schema: web::Data<AppSchema>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(schema.sdl())
+        .body(super::sdl_of(&schema))
 }

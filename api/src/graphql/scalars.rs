@@ -14,9 +14,12 @@ fn bad_input<T: async_graphql::InputType>(error: InputValueError<T>) -> InputVal
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Date(pub NaiveDate);
 
+/// A calendar date: `YYYY-MM-DD` (ISO 8601 / RFC 3339 `full-date`), e.g.
+/// `2017-08-01`, with no time and no time zone. Years 0001 to 9999; an
+/// impossible date such as 2026-02-30 is refused.
 #[Scalar(
     name = "Date",
-    specified_by_url = "https://www.iso.org/iso-8601-date-and-time-format.html"
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
 )]
 impl ScalarType for Date {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -33,25 +36,20 @@ impl ScalarType for Date {
     }
 }
 
-/// An instant a caller sends (`asOf`, `effectiveAt`, …): RFC 3339, in the
-/// years `clock::YEARS`. It is the contract's `DateTime` scalar, which
-/// answers keep writing with async-graphql's own `chrono::DateTime<Utc>`:
-/// the schema lets the two share the name (`ignore_name_conflicts`), and
-/// both read and write the same RFC 3339 text.
+/// An instant, the contract's `DateTime` scalar, for every date-time the
+/// schema reads or writes: RFC 3339, in the years `clock::YEARS`; written
+/// in UTC with `Z`, as REST writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Instant(pub chrono::DateTime<Utc>);
 
-/// The name the two `DateTime` implementations share.
-pub const DATE_TIME: &str = "DateTime";
-
-// The description repeats async-graphql's word for word: whichever of the
-// two registers first writes it into the SDL.
-/// Implement the DateTime<Utc> scalar
-///
-/// The input/output is a string in RFC3339 format.
+/// An instant: an RFC 3339 `date-time` with its time zone. Written in UTC
+/// with `Z` and as many fractional digits as needed (none, 3 or 6), e.g.
+/// `2026-01-31T08:00:00Z` or `2026-01-31T08:00:00.250Z`; read with `Z` or
+/// any offset (`2026-01-31T15:00:00+07:00` is the same instant). A
+/// date-time without its time zone is refused. Years 0001 to 9999 UTC.
 #[Scalar(
     name = "DateTime",
-    specified_by_url = "https://datatracker.ietf.org/doc/html/rfc3339"
+    specified_by_url = "https://www.rfc-editor.org/rfc/rfc3339#section-5.6"
 )]
 impl ScalarType for Instant {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -64,7 +62,7 @@ impl ScalarType for Instant {
     }
 
     fn to_value(&self) -> Value {
-        Value::String(self.0.to_rfc3339())
+        Value::String(crate::clock::rfc3339(self.0))
     }
 }
 

@@ -3,7 +3,6 @@
 //! them. The queries and mutations are in `graphql_operations`.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, Object};
-use chrono::{DateTime, Utc};
 use entity::{membership, transfer_event};
 
 use super::lookup::{MemberIdentity, MemberView};
@@ -384,11 +383,11 @@ impl Membership {
         self.0.kind.into()
     }
 
-    async fn started_at(&self) -> DateTime<Utc> {
-        self.0.started_at
+    async fn started_at(&self) -> Instant {
+        Instant(self.0.started_at)
     }
 
-    async fn ended_at(&self) -> Option<DateTime<Utc>> {
-        self.0.ended_at
+    async fn ended_at(&self) -> Option<Instant> {
+        self.0.ended_at.map(Instant)
     }
 }

@@ -29,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct MembershipParams {
-    /// RFC 3339 instant; default now.
+    /// RFC 3339 instant with a time zone (`Z` or an offset); default now.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-01-31T08:00:00Z")]
     #[serde(default, deserialize_with = "crate::clock::deserialize_instant")]
     pub as_of: Option<DateTime<Utc>>,
 }
@@ -48,17 +49,17 @@ pub struct MemberPlacement {
     /// The cell of the OFFICIAL membership open at `asOf`.
     pub cell: OrganizationRef,
     /// The committee directly above the cell (null above the caller's scope).
+    #[schema(required = true)]
     pub committee: Option<OrganizationRef>,
     pub started_at: DateTime<Utc>,
 }
 
 /// The member's cell and committee at an instant (needs personal-data access).
 #[utoipa::path(get, path = "/api/v1/members/{nationalId}/membership", tag = "members",
-    params(("nationalId" = String, Path, description = "12-digit citizen ID"), MembershipParams),
+    params(("nationalId" = String, Path, description = "12-digit citizen ID", example = "026052000001", pattern = "^[0-9]{12}$"), MembershipParams),
     responses(
         (status = 200, description = "The member's cell and committee", body = MemberPlacement),
-        (status = 400, description = "Not a 12-digit national ID, or a bad asOf", body = crate::error::Problem),
-        (status = 401, description = "No valid bearer token", body = crate::error::Problem),
+        (status = 400, description = "Not a 12-digit national ID, or a bad `asOf` (`field` names it)", body = crate::error::Problem),
         (status = 403, description = "The role has no personal-data access", body = crate::error::Problem),
         (status = 404, description = "No such member in scope, or no membership at asOf", body = crate::error::Problem),
     ),
@@ -67,7 +68,7 @@ pub async fn membership(
     state: web::Data<AppState>,
     caller: Ctx,
     national_id: web::Path<String>,
-    params: web::Query<MembershipParams>,
+    params: crate::rest::extract::Query<MembershipParams>,
 ) -> Result<HttpResponse, AppError> {
     let as_of = params.as_of.map(crate::clock::truncate);
     let placement = service::placement(&state.db, &caller, &national_id, as_of)
@@ -94,7 +95,8 @@ pub async fn membership(
 pub struct MembersParams {
     /// The `nextAfter` of the previous page.
     pub after: Option<i64>,
-    /// 1 to 500, default 50.
+    /// Page size: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500, example = 10)]
     pub limit: Option<i32>,
 }
 
@@ -114,16 +116,16 @@ pub struct ActiveMember {
 pub struct ActiveMembersPage {
     pub members: Vec<ActiveMember>,
     pub total: u64,
+    #[schema(required = true)]
     pub next_after: Option<i64>,
 }
 
 /// Members with an open OFFICIAL membership in the organization, by membership id.
 #[utoipa::path(get, path = "/api/v1/organizations/{code}/members", tag = "organizations",
-    params(("code" = String, Path, description = "Organization code"), MembersParams),
+    params(("code" = String, Path, description = "Organization code", example = "SL.BL.T01"), MembersParams),
     responses(
         (status = 200, description = "A page of active members", body = ActiveMembersPage),
-        (status = 400, description = "Bad after or limit", body = crate::error::Problem),
-        (status = 401, description = "No valid bearer token", body = crate::error::Problem),
+        (status = 400, description = "Bad `after` or `limit` (`field` names it), or an unknown query parameter", body = crate::error::Problem),
         (status = 404, description = "No such organization in scope", body = crate::error::Problem),
     ),
     security(("bearer" = [])))]
@@ -131,7 +133,7 @@ pub async fn active_members(
     state: web::Data<AppState>,
     caller: Ctx,
     code: web::Path<String>,
-    params: web::Query<MembersParams>,
+    params: crate::rest::extract::Query<MembersParams>,
 ) -> Result<HttpResponse, AppError> {
     let first = crate::page::page_size(params.limit)
         .map_err(|_| AppError::invalid("limit", "must be between 1 and 500"))?;

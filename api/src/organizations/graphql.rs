@@ -3,7 +3,6 @@
 //! Thin: each resolver calls the service or a loader and applies the scope.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 use entity::organization;
 
 use super::create::{CreateOrganization, create};
@@ -345,13 +344,13 @@ impl Organization {
     }
 
     /// Null outside the caller's scope.
-    async fn established_at(&self) -> Option<DateTime<Utc>> {
-        self.full().and_then(|org| org.established_at)
+    async fn established_at(&self) -> Option<Instant> {
+        self.full().and_then(|org| org.established_at).map(Instant)
     }
 
     /// Null outside the caller's scope.
-    async fn dissolved_at(&self) -> Option<DateTime<Utc>> {
-        self.full().and_then(|org| org.dissolved_at)
+    async fn dissolved_at(&self) -> Option<Instant> {
+        self.full().and_then(|org| org.dissolved_at).map(Instant)
     }
 
     /// Null outside the caller's scope.

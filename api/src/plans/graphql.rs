@@ -3,11 +3,10 @@
 //! plan object, however many of its fields a query asks for.
 
 use async_graphql::{Context, ErrorExtensions, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
 use super::service::{self, CreatePlan, PlanView, Report};
-use crate::graphql::scalars::Date;
+use crate::graphql::scalars::{Date, Instant};
 use crate::graphql::{caller, db};
 use crate::organizations::graphql::{CellType, Organization};
 
@@ -103,7 +102,7 @@ impl Plan {
                 members_transferred: count(row.members_transferred),
                 members_remaining: count(row.members_remaining),
                 completed: row.completed,
-                completed_at: row.completed_at,
+                completed_at: row.completed_at.map(Instant),
             })
             .collect())
     }
@@ -136,7 +135,7 @@ pub struct PlanCommitteeProgress {
     /// All targeted cells dissolved and none of their members remain.
     completed: bool,
     /// When the committee's last targeted cell was dissolved.
-    completed_at: Option<DateTime<Utc>>,
+    completed_at: Option<Instant>,
 }
 
 #[derive(InputObject)]

@@ -3,7 +3,6 @@
 
 use async_graphql::futures_util;
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::transfer_event;
 
 use super::feed;
@@ -101,12 +100,12 @@ impl TransferEvent {
         self.0.decision_ref.as_deref()
     }
 
-    async fn effective_at(&self) -> DateTime<Utc> {
-        self.0.effective_at
+    async fn effective_at(&self) -> Instant {
+        Instant(self.0.effective_at)
     }
 
-    async fn recorded_at(&self) -> DateTime<Utc> {
-        self.0.recorded_at
+    async fn recorded_at(&self) -> Instant {
+        Instant(self.0.recorded_at)
     }
 
     /// The submitting token's subject.
@@ -128,8 +127,15 @@ impl TransferQuery {
         within: Option<String>,
         after: Option<String>,
         first: Option<i32>,
+        #[graphql(
+            desc = "The events after this feed sequence (the last `sequence` a reader saw, e.g. from a dropped subscription), instead of a cursor: the same page `after` gives with that event's cursor. Not together with `after`."
+        )]
+        after_sequence: Option<i32>,
     ) -> async_graphql::Result<TransferEventConnection> {
-        let page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        let mut page = page_arg(EVENT_LIST, first, after.as_deref()).map_err(|e| e.extend())?;
+        if let Some(sequence) = after_sequence {
+            page.after = Some(start_after(sequence, after.is_some()).map_err(|e| e.extend())?);
+        }
         let found = feed::feed(db(ctx)?, caller(ctx)?, within.as_deref(), page)
             .await
             .map_err(|e| e.extend())?;
@@ -141,6 +147,24 @@ impl TransferQuery {
             TransferEvent,
         ))
     }
+}
+
+/// The feed position an `afterSequence` argument names: 0 or more, and not
+/// beside a cursor that names one too.
+fn start_after(sequence: i32, with_cursor: bool) -> Result<i64, AppError> {
+    if with_cursor {
+        return Err(AppError::invalid(
+            "afterSequence",
+            "give either after (a cursor) or afterSequence, not both",
+        ));
+    }
+    if sequence < 0 {
+        return Err(AppError::invalid(
+            "afterSequence",
+            "must be a sequence number, 0 or more",
+        ));
+    }
+    Ok(i64::from(sequence))
 }
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -159,6 +183,12 @@ pub struct ErrorInfo {
     /// Machine-readable: BAD_USER_INPUT, NOT_FOUND, FORBIDDEN, CONFLICT, ...
     code: String,
     message: String,
+    /// The input's field at fault, when one is (`effectiveAt`,
+    /// `toOrganizationCode`, …), as `extensions.field` names it for a
+    /// request refused whole.
+    field: Option<String>,
+    /// The item's position in `submitTransfers(inputs:)`, from 0; null for `submitTransfer`.
+    index: Option<i32>,
 }
 
 /// The answer for one submitted transfer.
@@ -170,8 +200,9 @@ pub struct TransferResult {
     error: Option<ErrorInfo>,
 }
 
-impl From<ItemResult> for TransferResult {
-    fn from(item: ItemResult) -> Self {
+impl TransferResult {
+    /// The answer for one item; `index` is its position in a batch.
+    fn new(index: Option<usize>, item: ItemResult) -> Self {
         let (status, event, error) = match item.outcome {
             ItemOutcome::Applied(event) => (TransferStatus::Applied, Some(event), None),
             ItemOutcome::Duplicate(event) => (TransferStatus::Duplicate, Some(event), None),
@@ -181,6 +212,9 @@ impl From<ItemResult> for TransferResult {
                 Some(ErrorInfo {
                     code: err.code().as_str().to_owned(),
                     message: err.to_string(),
+                    field: err.field().map(str::to_owned),
+                    // A batch holds at most MAX_BATCH (500) items.
+                    index: index.and_then(|index| i32::try_from(index).ok()),
                 }),
             ),
         };
@@ -248,7 +282,7 @@ impl TransferMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(item.into())
+        Ok(TransferResult::new(None, item))
     }
 
     /// At most 500 inputs; each applied or rejected on its own.
@@ -262,7 +296,11 @@ impl TransferMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
-        Ok(items.into_iter().map(Into::into).collect())
+        Ok(items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| TransferResult::new(Some(index), item))
+            .collect())
     }
 }
 
@@ -289,14 +327,7 @@ impl TransferSubscription {
         let db = db(ctx)?.clone();
         let caller = caller(ctx)?.clone();
         let start = match after_sequence {
-            Some(after) if after < 0 => {
-                return Err(AppError::invalid(
-                    "afterSequence",
-                    "must be a sequence number, 0 or more",
-                )
-                .extend());
-            }
-            Some(after) => i64::from(after),
+            Some(after) => start_after(after, false).map_err(|e| e.extend())?,
             None => crate::memberships::record::last_sequence(&db)
                 .await
                 .map_err(|e| e.extend())?,

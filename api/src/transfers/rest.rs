@@ -9,11 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use super::feed;
 use super::service::{self, ItemOutcome, ItemResult, TransferRequest};
 use crate::auth::Ctx;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::members::lookup::MemberRef;
 use crate::page::Page;
 use crate::state::AppState;
-use sea_orm::ActiveEnum as _;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -27,23 +26,33 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// One transfer, as in GraphQL's `TransferInput`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "externalId": "ts-2026-0001",
+    "memberNationalId": "026052000001",
+    "toOrganizationCode": "SL.TS.T02",
+    "reason": "RELOCATION"
+}))]
 pub struct TransferEventInput {
     /// Idempotency key, unique per submitter: 1 to 128 of A-Z a-z 0-9 . _ : -
+    #[schema(min_length = 1, max_length = 128, pattern = "^[A-Za-z0-9._:-]+$")]
     pub external_id: String,
-    /// The member's id; give this or `memberNationalId`.
+    /// The member's id (GraphQL's `Member.id`, the same number); give this or `memberNationalId`.
+    #[schema(minimum = 1)]
     pub member_id: Option<i64>,
+    /// The member's 12-digit citizen ID; give this or `memberId`.
     pub member_national_id: Option<String>,
     /// If given, must be where the member is now.
     pub from_organization_code: Option<String>,
+    /// An ACTIVE CELL in the caller's scope.
     pub to_organization_code: String,
-    /// OFFICIAL (default) or TEMPORARY.
-    #[schema(value_type = Option<String>, example = "OFFICIAL")]
+    /// Default OFFICIAL.
+    #[schema(value_type = Option<crate::rest::openapi::MembershipKind>)]
     pub kind: Option<MembershipKind>,
-    /// RELOCATION, REASSIGNMENT, DISSOLUTION, RETURN or OTHER.
-    #[schema(value_type = String, example = "RELOCATION")]
+    #[schema(value_type = crate::rest::openapi::TransferReason)]
     pub reason: TransferReason,
+    /// The decision's reference: 1 to 255 characters, not blank.
     pub decision_ref: Option<String>,
-    /// RFC 3339; default now.
+    /// RFC 3339 with a time zone (`Z` or an offset), at most 5 minutes ahead; default now.
     #[serde(default, deserialize_with = "crate::clock::deserialize_instant")]
     pub effective_at: Option<DateTime<Utc>>,
 }
@@ -68,23 +77,45 @@ impl From<TransferEventInput> for TransferRequest {
 #[serde(deny_unknown_fields)]
 pub struct TransferBatch {
     /// 1 to 500 transfers, each applied or rejected on its own.
+    #[schema(min_items = 1, max_items = 500)]
     pub events: Vec<TransferEventInput>,
 }
 
+/// Why an item was rejected.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ItemError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
+    /// The item's field at fault, when one is (`effectiveAt`, `toOrganizationCode`, …).
+    #[schema(required = true)]
+    pub field: Option<String>,
+    /// The item's position in `events`, from 0.
+    #[schema(minimum = 0, maximum = 499)]
+    pub index: usize,
+}
+
+/// What became of one submitted transfer.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ItemStatus {
+    /// Applied now.
+    Applied,
+    /// Same externalId and content as an event applied earlier: nothing changed, that event is answered.
+    Duplicate,
+    /// Not applied; `error` says why. Nothing changed.
+    Rejected,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferItemResult {
     pub external_id: String,
-    /// APPLIED, DUPLICATE or REJECTED.
-    pub status: &'static str,
+    pub status: ItemStatus,
+    #[schema(required = true)]
     pub event_id: Option<i64>,
+    #[schema(required = true)]
     pub sequence: Option<i64>,
+    #[schema(required = true)]
     pub error: Option<ItemError>,
 }
 
@@ -94,17 +125,20 @@ pub struct TransferBatchResult {
     pub results: Vec<TransferItemResult>,
 }
 
-impl From<ItemResult> for TransferItemResult {
-    fn from(item: ItemResult) -> Self {
+impl TransferItemResult {
+    /// The answer for the item at `index` of the batch.
+    fn new(index: usize, item: ItemResult) -> Self {
         let (status, event, error) = match item.outcome {
-            ItemOutcome::Applied(event) => ("APPLIED", Some(event), None),
-            ItemOutcome::Duplicate(event) => ("DUPLICATE", Some(event), None),
+            ItemOutcome::Applied(event) => (ItemStatus::Applied, Some(event), None),
+            ItemOutcome::Duplicate(event) => (ItemStatus::Duplicate, Some(event), None),
             ItemOutcome::Rejected(err) => (
-                "REJECTED",
+                ItemStatus::Rejected,
                 None,
                 Some(ItemError {
-                    code: err.code().as_str().to_owned(),
+                    code: err.code(),
                     message: err.to_string(),
+                    field: err.field().map(str::to_owned),
+                    index,
                 }),
             ),
         };
@@ -122,9 +156,8 @@ impl From<ItemResult> for TransferItemResult {
 #[utoipa::path(post, path = "/api/v1/transfer-events", tag = "transfers", request_body = TransferBatch,
     responses(
         (status = 200, description = "Per-item results, in input order", body = TransferBatchResult),
-        (status = 400, description = "Malformed body; nothing applied", body = crate::error::Problem),
-        (status = 401, description = "No valid bearer token", body = crate::error::Problem),
-        (status = 413, description = "More than 500 events, or a body over 1 MiB; nothing applied", body = crate::error::Problem),
+        (status = 400, description = "Malformed body (`field` names the body path at fault, e.g. `events[0].effectiveAt`), or no events; nothing applied", body = crate::error::Problem),
+        (status = 413, description = "More than 500 events (LIMIT_EXCEEDED), or a body over 1 MiB; nothing applied", body = crate::error::Problem),
         (status = 429, description = "The token's subject is past its mutations per minute; nothing applied, retry after `Retry-After` seconds", body = crate::error::Problem),
         (status = 500, description = "An internal error ended the batch at an item: the items before it were applied, the rest not tried; details only in the log", body = crate::error::Problem),
         (status = 503, description = "The database was unavailable or contended past the retries at an item: the items before it were applied (DUPLICATE on a retry of the batch), the rest not tried; retry after `Retry-After` seconds", body = crate::error::Problem),
@@ -133,14 +166,18 @@ impl From<ItemResult> for TransferItemResult {
 pub async fn submit_events(
     state: web::Data<AppState>,
     caller: Ctx,
-    batch: web::Json<TransferBatch>,
+    batch: crate::rest::extract::Json<TransferBatch>,
 ) -> Result<HttpResponse, AppError> {
     // A batch counts once: it is one request, and at most 500 events.
     state.rate_limits.mutation(&caller.principal.subject)?;
-    let batch = batch.into_inner();
+    let batch = batch.0;
     let requests = batch.events.into_iter().map(Into::into).collect();
     let items = service::submit_batch(&state.db, &caller, requests).await?;
-    let results = items.into_iter().map(Into::into).collect();
+    let results = items
+        .into_iter()
+        .enumerate()
+        .map(|(index, item)| TransferItemResult::new(index, item))
+        .collect();
     Ok(HttpResponse::Ok().json(TransferBatchResult { results }))
 }
 
@@ -149,8 +186,10 @@ pub async fn submit_events(
 #[into_params(parameter_in = Query)]
 pub struct FeedParams {
     /// Events after this sequence number (default 0: from the start).
+    #[param(minimum = 0, example = 2197)]
     pub after: Option<i64>,
-    /// 1 to 500, default 50.
+    /// Page size: 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500, example = 100)]
     pub limit: Option<i32>,
 }
 
@@ -164,10 +203,14 @@ pub struct FeedEvent {
     /// Masked for roles without personal-data access.
     pub member_national_id: String,
     /// Null for an admission.
+    #[schema(required = true)]
     pub from_organization_code: Option<String>,
     pub to_organization_code: String,
-    pub kind: String,
-    pub reason: String,
+    #[schema(value_type = crate::rest::openapi::MembershipKind)]
+    pub kind: MembershipKind,
+    #[schema(value_type = crate::rest::openapi::TransferReason)]
+    pub reason: TransferReason,
+    #[schema(required = true)]
     pub decision_ref: Option<String>,
     pub effective_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
@@ -187,14 +230,13 @@ pub struct FeedPage {
 #[utoipa::path(get, path = "/api/v1/events", tag = "transfers", params(FeedParams),
     responses(
         (status = 200, description = "A page of the feed", body = FeedPage),
-        (status = 400, description = "Bad after or limit", body = crate::error::Problem),
-        (status = 401, description = "No valid bearer token", body = crate::error::Problem),
+        (status = 400, description = "Bad `after` or `limit` (`field` names it), or an unknown query parameter", body = crate::error::Problem),
     ),
     security(("bearer" = [])))]
 pub async fn feed(
     state: web::Data<AppState>,
     caller: Ctx,
-    params: web::Query<FeedParams>,
+    params: crate::rest::extract::Query<FeedParams>,
 ) -> Result<HttpResponse, AppError> {
     let after = params.after.unwrap_or(0);
     if after < 0 {
@@ -226,8 +268,8 @@ pub async fn feed(
             member_national_id: entry.member.national_id,
             from_organization_code: entry.from_code,
             to_organization_code: entry.to_code,
-            kind: entry.event.kind.to_value(),
-            reason: entry.event.reason.to_value(),
+            kind: entry.event.kind,
+            reason: entry.event.reason,
             decision_ref: entry.event.decision_ref,
             effective_at: entry.event.effective_at,
             recorded_at: entry.event.recorded_at,
