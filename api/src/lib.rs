@@ -14,6 +14,7 @@ pub mod docs;
 pub mod domain;
 pub mod error;
 pub mod graphql;
+pub mod holds;
 pub mod members;
 pub mod memberships;
 pub mod methods;

@@ -3,7 +3,7 @@
 //! REST view that takes a `Visible<T>` cannot be built from a record nobody
 //! checked, and a field written tomorrow cannot forget the check.
 
-use entity::{member, membership, organization, transfer_event};
+use entity::{member, member_hold, membership, organization, transfer_event};
 
 use super::Principal;
 
@@ -78,6 +78,14 @@ impl Principal {
 /// caller's scope.
 pub fn written_by_caller(event: transfer_event::Model) -> Visible<transfer_event::Model> {
     Visible(event)
+}
+
+/// A hold on a member the caller sees: seen with them.
+pub fn hold_of(
+    member: &Visible<member::Model>,
+    hold: member_hold::Model,
+) -> Option<Visible<member_hold::Model>> {
+    (hold.member_id == member.id).then_some(Visible(hold))
 }
 
 /// A subtree the policy lets the caller search: their whole scope, or an
@@ -180,6 +188,7 @@ mod tests {
             ended_at: None,
             opened_by_event_id: 1,
             closed_by_event_id: None,
+            ends_on: None,
         };
         assert!(
             scoped

@@ -21,6 +21,7 @@ use crate::audit::graphql::AuditQuery;
 use crate::auth::Ctx;
 use crate::auth::graphql::AuthQuery;
 use crate::error::AppError;
+use crate::holds::graphql::{HoldMutation, HoldQuery};
 use crate::members::graphql_operations::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::plans::graphql::{PlanMutation, PlanQuery};
@@ -61,6 +62,7 @@ pub struct QueryRoot(
     TransferQuery,
     PlanQuery,
     AuditQuery,
+    HoldQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -71,6 +73,7 @@ pub struct MutationRoot(
     MemberMutation,
     TransferMutation,
     PlanMutation,
+    HoldMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -58,7 +58,7 @@ impl MemberView {
 
 /// The member, if the caller may see them (the policy decides by the cell
 /// of their latest OFFICIAL membership).
-async fn visible<C: ConnectionTrait>(
+pub async fn visible<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     member: member::Model,

@@ -3,7 +3,7 @@
 //! starts, in the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{MemberStatus, MembershipKind, TransferReason};
+use entity::enums::{EventPhase, MemberStatus, MembershipKind, TransferReason};
 use entity::{member, membership, transfer_event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -60,6 +60,18 @@ pub async fn record_event<C: ConnectionTrait>(
     event: NewEvent,
     member: MemberRecord,
 ) -> Result<transfer_event::Model, AppError> {
+    record_step(conn, event, member, EventPhase::Completed, None).await
+}
+
+/// Records one step of a move by letter (`record_event` for the rest):
+/// its phase and the letter it belongs to.
+pub async fn record_step<C: ConnectionTrait>(
+    conn: &C,
+    event: NewEvent,
+    member: MemberRecord,
+    phase: EventPhase,
+    letter_id: Option<i64>,
+) -> Result<transfer_event::Model, AppError> {
     let sequence = crate::database::next_counter(conn, FEED_COUNTER).await?;
     let row = transfer_event::ActiveModel {
         sequence: Set(sequence),
@@ -76,6 +88,8 @@ pub async fn record_event<C: ConnectionTrait>(
         recorded_at: Set(event.recorded_at),
         member_full_name: Set(Some(member.full_name)),
         member_status: Set(Some(member.status)),
+        phase: Set(phase),
+        letter_id: Set(letter_id),
         ..Default::default()
     };
     Ok(row.insert(conn).await?)

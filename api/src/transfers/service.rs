@@ -299,6 +299,7 @@ async fn apply(
         let status = member.status.to_value();
         return Err(AppError::Conflict(format!("the member is {status}")));
     }
+    crate::holds::service::refuse_if_held(txn, member.id).await?;
     // Under a share lock: a dissolution of the destination either waits for
     // this transfer or has already made it DISSOLVED.
     let destination =
