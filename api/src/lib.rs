@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod graphql;
 pub mod holds;
+pub mod letters;
 pub mod members;
 pub mod memberships;
 pub mod methods;

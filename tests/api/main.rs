@@ -18,6 +18,7 @@ mod graphql_endpoint;
 mod health;
 mod holds;
 mod invariants;
+mod letters;
 mod logs;
 mod members;
 mod metrics;

@@ -3,7 +3,8 @@
 //! REST view that takes a `Visible<T>` cannot be built from a record nobody
 //! checked, and a field written tomorrow cannot forget the check.
 
-use entity::{member, member_hold, membership, organization, transfer_event};
+use entity::enums::LetterStatus;
+use entity::{letter, member, member_hold, membership, organization, transfer_event};
 
 use super::Principal;
 
@@ -60,6 +61,38 @@ impl Principal {
         let seen =
             self.scope.is_none() || latest_cell.is_some_and(|cell| self.sees_path(&cell.path));
         seen.then_some(Visible(member))
+    }
+
+    /// A member on their way to the caller: an OPEN introduction letter of
+    /// theirs goes to an organization in the caller's subtree. While it is
+    /// open the receiving side sees the member; after receipt the member's
+    /// latest cell decides, and the sending side no longer does.
+    pub fn member_awaited(
+        &self,
+        member: member::Model,
+        letter: &letter::Model,
+        destination: &organization::Model,
+    ) -> Option<Visible<member::Model>> {
+        let seen = letter.status == LetterStatus::Open
+            && letter.member_id == member.id
+            && letter.to_organization_id == destination.id
+            && self.sees_path(&destination.path);
+        seen.then_some(Visible(member))
+    }
+
+    /// An introduction letter, given the cell it leaves and the organization
+    /// it goes to: both sides see it, whatever became of it; nobody else.
+    pub fn letter(
+        &self,
+        letter: letter::Model,
+        from_cell: &organization::Model,
+        destination: &organization::Model,
+    ) -> Option<Visible<letter::Model>> {
+        let ends_match =
+            letter.from_cell_id == from_cell.id && letter.to_organization_id == destination.id;
+        let seen = ends_match
+            && (self.sees_path(&from_cell.path) || self.sees_path(&destination.path));
+        seen.then_some(Visible(letter))
     }
 
     /// A membership, given its cell: visible when the cell is.

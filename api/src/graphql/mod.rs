@@ -22,6 +22,7 @@ use crate::auth::Ctx;
 use crate::auth::graphql::AuthQuery;
 use crate::error::AppError;
 use crate::holds::graphql::{HoldMutation, HoldQuery};
+use crate::letters::graphql::{LetterMutation, LetterQuery};
 use crate::members::graphql_operations::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::plans::graphql::{PlanMutation, PlanQuery};
@@ -63,6 +64,7 @@ pub struct QueryRoot(
     PlanQuery,
     AuditQuery,
     HoldQuery,
+    LetterQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -74,6 +76,7 @@ pub struct MutationRoot(
     TransferMutation,
     PlanMutation,
     HoldMutation,
+    LetterMutation,
 );
 
 #[derive(MergedSubscription, Default)]

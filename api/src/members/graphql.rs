@@ -10,7 +10,8 @@ use super::lookup::{MemberIdentity, MemberView};
 use crate::auth::policy::{Subtree, Visible};
 use crate::error::AppError;
 use crate::graphql::loaders::{
-    EventId, History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
+    EventId, History, LatestOfficial, MemberId, MembershipsAt, OpenLetter, OrganizationId,
+    loader_error,
 };
 use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::scalars::{Date, Instant};
@@ -106,7 +107,30 @@ async fn seal(
             None => None,
         },
     };
-    Ok(caller.principal.member(member, cell.as_ref()))
+    let awaited = caller.principal.scope.is_some().then(|| member.clone());
+    if let Some(seen) = caller.principal.member(member, cell.as_ref()) {
+        return Ok(Some(seen));
+    }
+    // Not where they were last placed: perhaps on their way to the caller.
+    let Some(member) = awaited else {
+        return Ok(None);
+    };
+    let Some(letter) = loaders
+        .load_one(OpenLetter(member.id))
+        .await
+        .map_err(loader_error)?
+    else {
+        return Ok(None);
+    };
+    let destination = loaders
+        .load_one(OrganizationId(letter.to_organization_id))
+        .await
+        .map_err(loader_error)?;
+    Ok(destination.and_then(|destination| {
+        caller
+            .principal
+            .member_awaited(member, &letter, &destination)
+    }))
 }
 
 /// The member a mutation of the caller's just wrote, as they may see it.
@@ -390,5 +414,10 @@ impl Membership {
 
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.0.ended_at
+    }
+
+    /// Temporary activity: the day it is due to end.
+    async fn ends_on(&self) -> Option<Date> {
+        self.0.ends_on.map(Date)
     }
 }

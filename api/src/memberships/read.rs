@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use entity::enums::MembershipKind;
-use entity::{membership, organization};
+use entity::enums::LetterStatus;
+use entity::{letter, membership, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -41,6 +42,38 @@ pub async fn latest_official_path<C: ConnectionTrait>(
         .await?
         .map(|cell| cell.path)
         .unwrap_or_default())
+}
+
+/// The member's open introduction letter, if any, with the organization it
+/// goes to: while it is open the receiving side sees the member too.
+pub async fn open_letter<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<Option<(letter::Model, organization::Model)>, AppError> {
+    let Some(open) = letter::Entity::find()
+        .filter(letter::Column::MemberId.eq(member_id))
+        .filter(letter::Column::Status.eq(LetterStatus::Open))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let destination = organization::Entity::find_by_id(open.to_organization_id)
+        .one(conn)
+        .await?;
+    Ok(destination.map(|destination| (open, destination)))
+}
+
+/// The open introduction letters of several members, in one query.
+pub async fn open_letters<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+) -> Result<Vec<letter::Model>, AppError> {
+    Ok(letter::Entity::find()
+        .filter(letter::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(letter::Column::Status.eq(LetterStatus::Open))
+        .all(conn)
+        .await?)
 }
 
 /// Each member's latest OFFICIAL membership, open or not, in one query.

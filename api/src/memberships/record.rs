@@ -100,7 +100,17 @@ pub async fn open_membership<C: ConnectionTrait>(
     conn: &C,
     event: &transfer_event::Model,
 ) -> Result<membership::Model, AppError> {
+    open_membership_until(conn, event, None).await
+}
+
+/// `open_membership` for temporary activity due to end on a day.
+pub async fn open_membership_until<C: ConnectionTrait>(
+    conn: &C,
+    event: &transfer_event::Model,
+    ends_on: Option<chrono::NaiveDate>,
+) -> Result<membership::Model, AppError> {
     Ok(membership::ActiveModel {
+        ends_on: Set(ends_on),
         member_id: Set(event.member_id),
         organization_id: Set(event.to_organization_id),
         kind: Set(event.kind),

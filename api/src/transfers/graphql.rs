@@ -40,6 +40,21 @@ pub enum TransferReason {
     Death,
 }
 
+/// Which step of a move an event records.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::enums::EventPhase")]
+pub enum TransferPhase {
+    /// A move done in one step: a transfer, an admission, a dissolution, a removal.
+    Completed,
+    /// An introduction letter was issued: the member left `from` for `to`
+    /// (the receiving committee) and, for an OFFICIAL letter, is in transit.
+    Departed,
+    /// The letter was received: the member joined `to`.
+    Arrived,
+    /// The letter was cancelled: the member returned to `to`.
+    Returned,
+}
+
 /// One applied change of a member's cell, in the ordered change feed.
 pub struct TransferEvent(Visible<transfer_event::Model>);
 
@@ -112,6 +127,17 @@ impl TransferEvent {
     /// The submitting token's subject.
     async fn submitted_by(&self) -> &str {
         &self.0.submitter
+    }
+
+    /// COMPLETED for a move in one step; a letter's steps are DEPARTED,
+    /// then ARRIVED or RETURNED.
+    async fn phase(&self) -> TransferPhase {
+        self.0.phase.into()
+    }
+
+    /// The introduction letter this event is a step of.
+    async fn letter_id(&self) -> Option<ID> {
+        self.0.letter_id.map(|id| ID(id.to_string()))
     }
 }
 

@@ -300,6 +300,15 @@ async fn apply(
         return Err(AppError::Conflict(format!("the member is {status}")));
     }
     crate::holds::service::refuse_if_held(txn, member.id).await?;
+    if let Some((letter, _)) = crate::memberships::read::open_letter(txn, member.id).await? {
+        return Err(AppError::conflict_on(
+            "letter",
+            format!(
+                "the member holds open introduction letter {} (number {}): receive or cancel it first",
+                letter.id, letter.number
+            ),
+        ));
+    }
     // Under a share lock: a dissolution of the destination either waits for
     // this transfer or has already made it DISSOLVED.
     let destination =
