@@ -381,3 +381,60 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    async fn temporary_activity_carries_its_end_and_is_listed_before_it(app: TestApp) {
+        let seeded = two_districts(&app).await;
+        let (sender, receiver) = (sender(), receiver());
+        let today = Utc::now().date_naive();
+        // A TEMPORARY letter for work: at most a year.
+        let mut input = letter_input("tmp-1", &seeded.bl_member, "T-1");
+        input["input"]["kind"] = json!("TEMPORARY");
+        input["input"]["purpose"] = json!("WORK");
+        input["input"]["endsOn"] = json!((today + Days::new(400)).to_string());
+        let before = counts(&app).await;
+        let refused = app.graphql_as(&sender, ISSUE, input.clone()).await;
+        assert_eq!(error_code(&refused), Some("BAD_USER_INPUT"), "{refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "endsOn");
+        assert_eq!(counts(&app).await, before);
+        let ends_on = today + Days::new(20);
+        input["input"]["endsOn"] = json!(ends_on.to_string());
+        let issued = app.graphql_as(&sender, ISSUE, input).await;
+        assert!(issued.get("errors").is_none(), "{issued}");
+        let letter_id = issued["data"]["issueLetter"]["letter"]["id"].as_str().expect("id").to_owned();
+        // A temporary letter leaves the official membership where it is.
+        assert_eq!(member_count(&app, &sender, "SL.BL.R1").await, 1);
+        assert!(in_transit(&app, &sender, "SL.BL").await.is_empty());
+        let received = app
+            .graphql_as(&receiver, RECEIVE, json!({ "input": { "letterId": letter_id, "cellCode": "TD.HG.R1" } }))
+            .await;
+        assert!(received.get("errors").is_none(), "{received}");
+
+        // A direct TEMPORARY transfer for study, begun long ago and past its end.
+        let admin = token_for(Role::Admin, None);
+        let started = today - Days::new(400);
+        let transfer = |ends: chrono::NaiveDate, key: &str| json!({ "i": { "externalId": key, "memberId": seeded.yt_member,
+            "toOrganizationCode": "SL.YT.CQ", "kind": "TEMPORARY", "reason": "OTHER", "purpose": "STUDY",
+            "effectiveAt": format!("{started}T00:00:00Z"), "endsOn": ends.to_string() } });
+        const SUBMIT: &str = "mutation($i: TransferInput!) { submitTransfer(input: $i) { status error { code message } } }";
+        let too_long = app.graphql_as(&admin, SUBMIT, transfer(started + Days::new(800), "tmp-long")).await;
+        assert_eq!(too_long["data"]["submitTransfer"]["status"], "REJECTED", "{too_long}");
+        assert!(too_long["data"]["submitTransfer"]["error"]["message"].as_str().expect("m").starts_with("endsOn"));
+        let past_end = today - Days::new(5);
+        let applied = app.graphql_as(&admin, SUBMIT, transfer(past_end, "tmp-study")).await;
+        assert_eq!(applied["data"]["submitTransfer"]["status"], "APPLIED", "{applied}");
+
+        let ending = "query($w: String, $d: Int) { temporaryMembershipsEnding(within: $w, days: $d) {
+            endsOn organization { code } member { id } } }";
+        let listed = app.graphql_as(&admin, ending, json!({ "w": null, "d": 30 })).await;
+        assert_eq!(listed["data"]["temporaryMembershipsEnding"], json!([
+            { "endsOn": past_end.to_string(), "organization": { "code": "SL.YT.CQ" }, "member": { "id": seeded.yt_member } },
+            { "endsOn": ends_on.to_string(), "organization": { "code": "TD.HG.R1" }, "member": { "id": seeded.bl_member } },
+        ]), "{listed}");
+        // Each cell lists its own; a shorter horizon leaves the later end out.
+        let mine = app.graphql_as(&receiver, ending, json!({ "w": "TD.HG", "d": 30 })).await;
+        assert_eq!(mine["data"]["temporaryMembershipsEnding"].as_array().expect("list").len(), 1, "{mine}");
+        let soon = app.graphql_as(&admin, ending, json!({ "w": "SL", "d": 10 })).await;
+        assert_eq!(soon["data"]["temporaryMembershipsEnding"].as_array().expect("list").len(), 1, "{soon}");
+    }
+}

@@ -170,6 +170,13 @@ pub fn after_write(ctx: &Context<'_>) {
     }
 }
 
+/// The configured clocks of letters and temporary activity.
+pub fn letter_rules(ctx: &Context<'_>) -> crate::config::LetterRules {
+    ctx.data::<AppState>()
+        .map(|state| state.config.letters)
+        .unwrap_or_default()
+}
+
 /// The request's loaders.
 pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a loaders::Loaders> {
     ctx.data::<loaders::Loaders>()

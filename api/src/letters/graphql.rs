@@ -10,12 +10,12 @@ use super::read::{self, LetterFilter};
 use super::rules;
 use super::steps::{self, CancelLetter, ReceiveLetter};
 use crate::auth::policy::Visible;
-use crate::config::LetterRules;
 use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::scalars::Date;
 use crate::graphql::{caller, db, parse_id};
-use crate::members::graphql::{EventRecord, Member, MembershipKind, load_member_of_event};
-use crate::members::graphql::Membership;
+use crate::members::graphql::{
+    EventRecord, Member, Membership, MembershipKind, TemporaryPurpose, load_member_of_event,
+};
 use crate::members::lookup::MemberRef;
 use crate::organizations::graphql::{Organization, load_endpoint};
 use crate::transfers::graphql::TransferReason;
@@ -33,28 +33,10 @@ pub enum LetterStatus {
     Cancelled,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(remote = "entity::enums::TemporaryPurpose")]
-pub enum TemporaryPurpose {
-    /// Up to 1 year (configurable).
-    Work,
-    /// Up to 1 year (configurable).
-    Residence,
-    /// Up to 2 years (configurable).
-    Study,
-}
-
 /// An introduction letter (giấy giới thiệu sinh hoạt đảng), as either side sees it.
 pub struct Letter(Visible<letter::Model>);
 
 connection_type!(LetterConnection, LetterEdge, Letter);
-
-/// The configured clocks of letters.
-fn letter_rules(ctx: &Context<'_>) -> LetterRules {
-    ctx.data::<crate::state::AppState>()
-        .map(|state| state.config.letters)
-        .unwrap_or_default()
-}
 
 #[Object]
 impl Letter {
@@ -313,7 +295,7 @@ impl LetterMutation {
             issued_on: input.issued_on.map(|d| d.0),
             ends_on: input.ends_on.map(|d| d.0),
             purpose: input.purpose.map(Into::into),
-            rules: letter_rules(ctx),
+            rules: crate::graphql::letter_rules(ctx),
         };
         let outcome = issue::issue(db(ctx)?, caller(ctx)?, request)
             .await

@@ -95,7 +95,7 @@ fn validate(input: &IssueLetter, today: NaiveDate) -> Result<NaiveDate, AppError
     if issued_on > today {
         return Err(AppError::invalid("issuedOn", "must not be in the future"));
     }
-    rules::check_temporary(
+    crate::memberships::temporary::check_temporary(
         input.kind,
         issued_on,
         input.ends_on,

@@ -42,6 +42,17 @@ pub enum MembershipKind {
     Temporary,
 }
 
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::enums::TemporaryPurpose")]
+pub enum TemporaryPurpose {
+    /// Up to 1 year (configurable).
+    Work,
+    /// Up to 1 year (configurable).
+    Residence,
+    /// Up to 2 years (configurable).
+    Study,
+}
+
 /// A party member, with personal data masked for roles without access to it.
 ///
 /// Reached through an event or a membership of the caller's subtree after

@@ -6,3 +6,4 @@
 
 pub mod read;
 pub mod record;
+pub mod temporary;

@@ -235,6 +235,10 @@ pub struct TransferInput {
     decision_ref: Option<String>,
     /// Default: now.
     effective_at: Option<Instant>,
+    /// TEMPORARY transfers: the day the activity ends (at most 1 year for
+    /// WORK or RESIDENCE, 2 for STUDY, from effectiveAt); give purpose with it.
+    ends_on: Option<crate::graphql::scalars::Date>,
+    purpose: Option<crate::members::graphql::TemporaryPurpose>,
 }
 
 impl From<TransferInput> for TransferRequest {
@@ -255,8 +259,18 @@ impl From<TransferInput> for TransferRequest {
             effective_at: input
                 .effective_at
                 .map(|at| crate::clock::truncate(at.into())),
+            ends_on: input.ends_on.map(|day| day.0),
+            purpose: input.purpose.map(Into::into),
+            rules: Default::default(),
         }
     }
+}
+
+/// A transfer with the configured clocks of temporary activity.
+fn request(ctx: &Context<'_>, input: TransferInput) -> TransferRequest {
+    let mut request = TransferRequest::from(input);
+    request.rules = crate::graphql::letter_rules(ctx);
+    request
 }
 
 #[derive(Default)]
@@ -270,7 +284,7 @@ impl TransferMutation {
         ctx: &Context<'_>,
         input: TransferInput,
     ) -> async_graphql::Result<TransferResult> {
-        let item = service::submit_item(db(ctx)?, caller(ctx)?, input.into())
+        let item = service::submit_item(db(ctx)?, caller(ctx)?, request(ctx, input))
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
@@ -283,7 +297,7 @@ impl TransferMutation {
         ctx: &Context<'_>,
         inputs: Vec<TransferInput>,
     ) -> async_graphql::Result<Vec<TransferResult>> {
-        let requests = inputs.into_iter().map(Into::into).collect();
+        let requests = inputs.into_iter().map(|input| request(ctx, input)).collect();
         let items = service::submit_batch(db(ctx)?, caller(ctx)?, requests)
             .await
             .map_err(|e| e.extend())?;

@@ -60,6 +60,9 @@ impl From<TransferEventInput> for TransferRequest {
             reason: input.reason,
             decision_ref: input.decision_ref,
             effective_at: input.effective_at.map(crate::clock::truncate),
+            ends_on: None,
+            purpose: None,
+            rules: Default::default(),
         }
     }
 }
