@@ -438,3 +438,56 @@ on_both_backends! {
         assert_eq!(soon["data"]["temporaryMembershipsEnding"].as_array().expect("list").len(), 1, "{soon}");
     }
 }
+
+on_both_backends! {
+    async fn party_age_counts_a_transit_inside_the_window_and_not_beyond_it(app: TestApp) {
+        use chrono::Datelike;
+        let seeded = two_districts(&app).await;
+        let (sender, receiver) = (sender(), receiver());
+        let today = Utc::now().date_naive();
+        let admitted = chrono::NaiveDate::from_ymd_opt(2010, 5, 19).expect("date");
+        let issued_on = today - Days::new(60);
+        let present_by = issued_on + Days::new(30);
+        for (member, number) in [(&seeded.bl_member, "PA-1"), (&seeded.yt_member, "PA-2")] {
+            let mut input = letter_input(&format!("pa-{number}"), member, number);
+            input["input"]["issuedOn"] = json!(issued_on.to_string());
+            let answer = app.graphql_as(&sender, ISSUE, input).await;
+            assert!(answer.get("errors").is_none(), "{answer}");
+        }
+        let letter_of = |answer: &Value, member: &str| answer["data"]["letters"]["edges"].as_array().expect("edges").iter()
+            .find(|e| e["node"]["member"]["id"] == json!(member)).map(|e| e["node"]["id"].clone()).expect("letter");
+        let open = app.graphql_as(&receiver, "{ letters(inTransit: true) { edges { node { id member { id } } } } }", json!({})).await;
+        // The first member presents the letter inside the window.
+        let received = app.graphql_as(&receiver, RECEIVE, json!({ "input": { "letterId": letter_of(&open, &seeded.bl_member),
+            "cellCode": "TD.HG.R1", "receivedOn": (issued_on + Days::new(15)).to_string() } })).await;
+        assert!(received.get("errors").is_none(), "{received}");
+
+        const AGE: &str = "query($id: ID!, $on: Date) { member(id: $id) { partyAge(asOf: $on) {
+            years months days daysNotCounted countedFrom nextBadge { years dueOn } } } }";
+        let age = app.graphql_as(&receiver, AGE, json!({ "id": seeded.bl_member, "on": today.to_string() })).await;
+        let age = &age["data"]["member"]["partyAge"];
+        let whole_years = today.year() - 2010 - i32::from((today.month(), today.day()) < (5, 19));
+        assert_eq!(age["daysNotCounted"], 0, "{age}");
+        assert_eq!(age["countedFrom"], admitted.to_string());
+        assert_eq!(age["years"], whole_years);
+        assert_eq!(age["nextBadge"], json!({ "years": 30, "dueOn": "2040-05-19" }));
+
+        // The second is still in transit, past the window: those days do not count.
+        let lost = (today - present_by).num_days() - 1;
+        let age = app.graphql_as(&sender, AGE, json!({ "id": seeded.yt_member, "on": today.to_string() })).await;
+        let age = &age["data"]["member"]["partyAge"];
+        assert_eq!(age["daysNotCounted"], lost, "{age}");
+        let counted_from = admitted + Days::new(lost as u64);
+        assert_eq!(age["countedFrom"], counted_from.to_string());
+        assert_eq!(age["nextBadge"]["dueOn"], counted_from.with_year(counted_from.year() + 30).expect("date").to_string());
+        // Asked as of a day inside the window, nothing is lost yet.
+        let earlier = app.graphql_as(&sender, AGE, json!({ "id": seeded.yt_member, "on": present_by.to_string() })).await;
+        assert_eq!(earlier["data"]["member"]["partyAge"]["daysNotCounted"], 0, "{earlier}");
+        // Received late with its reason: the whole transit counts.
+        let received = app.graphql_as(&receiver, RECEIVE, json!({ "input": { "letterId": letter_of(&open, &seeded.yt_member),
+            "cellCode": "TD.HG.R2", "lateReason": "Ốm dài ngày" } })).await;
+        assert!(received.get("errors").is_none(), "{received}");
+        let age = app.graphql_as(&receiver, AGE, json!({ "id": seeded.yt_member, "on": today.to_string() })).await;
+        assert_eq!(age["data"]["member"]["partyAge"]["daysNotCounted"], 0, "{age}");
+    }
+}

@@ -351,6 +351,30 @@ impl Member {
         visible_memberships(ctx, rows).await
     }
 
+    /// Party age on asOf (default: today): from admission, minus the days
+    /// with no official membership (removal, and a letter's transit beyond
+    /// its presentation window without an accepted late reason). Null
+    /// before admission, without an admission date, and for a member who
+    /// has left the caller's subtree.
+    async fn party_age(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> async_graphql::Result<Option<super::party_age::PartyAge>> {
+        let Some(view) = self.full() else {
+            return Ok(None);
+        };
+        let Some(admitted_on) = view.model.admitted_on else {
+            return Ok(None);
+        };
+        let as_of = as_of.map_or_else(|| crate::clock::now().date_naive(), |d| d.0);
+        let periods =
+            crate::memberships::read::party_age_periods(crate::graphql::db(ctx)?, view.model.id)
+                .await
+                .map_err(|e| e.extend())?;
+        Ok(crate::memberships::party_age::party_age(admitted_on, &periods, as_of).map(super::party_age::PartyAge))
+    }
+
     /// The member's transfer events whose source or destination the caller
     /// may see, by feed sequence.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]

@@ -76,6 +76,42 @@ pub async fn open_letters<C: ConnectionTrait>(
         .await?)
 }
 
+/// A member's official periods, oldest first, each with the transit of the
+/// letter that ended it, if one did: what party age is computed from.
+pub async fn party_age_periods<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<Vec<super::party_age::Period>, AppError> {
+    use super::party_age::{Period, Transit};
+    let officials = membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .order_by_asc(membership::Column::StartedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(conn)
+        .await?;
+    let letters = letter::Entity::find()
+        .filter(letter::Column::MemberId.eq(member_id))
+        .filter(letter::Column::Kind.eq(MembershipKind::Official))
+        .all(conn)
+        .await?;
+    Ok(officials
+        .into_iter()
+        .map(|m| Period {
+            start: m.started_at.date_naive(),
+            end: m.ended_at.map(|at| at.date_naive()),
+            left_by_letter: letters
+                .iter()
+                .find(|l| Some(l.issued_event_id) == m.closed_by_event_id)
+                .map(|l| Transit {
+                    present_by: l.present_by,
+                    late_reason_accepted: l.status == LetterStatus::Received
+                        && l.late_reason.is_some(),
+                }),
+        })
+        .collect())
+}
+
 /// Each member's latest OFFICIAL membership, open or not, in one query.
 pub async fn latest_officials<C: ConnectionTrait>(
     conn: &C,
