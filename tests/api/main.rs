@@ -19,6 +19,7 @@ mod health;
 mod holds;
 mod invariants;
 mod letters;
+mod letters_rest;
 mod logs;
 mod members;
 mod metrics;

@@ -9,5 +9,6 @@
 pub mod graphql;
 pub mod issue;
 pub mod read;
+pub mod rest;
 pub mod rules;
 pub mod steps;

@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(storable::refuse_nul))
                 .configure(crate::transfers::rest::configure)
                 .configure(crate::members::rest::configure)
+                .configure(crate::letters::rest::configure)
                 .service(
                     methods::resource("/openapi.json", "GET, HEAD")
                         .route(methods::get().to(openapi)),
@@ -45,6 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         crate::transfers::rest::feed,
         crate::members::rest::membership,
         crate::members::rest::active_members,
+        crate::letters::rest::issue_letter,
+        crate::letters::rest::receive_letter,
+        crate::letters::rest::cancel_letter,
+        crate::letters::rest::list_letters,
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode)),
     modifiers(&BearerAuth, &ProblemResponses)
