@@ -20,9 +20,18 @@ const SUBMIT: &str = "mutation($input: TransferInput!) { submitTransfer(input: $
 /// Rows a refused move must leave as they were.
 pub async fn counts(app: &TestApp) -> [u64; 3] {
     [
-        transfer_event::Entity::find().count(app.db()).await.expect("count"),
-        membership::Entity::find().count(app.db()).await.expect("count"),
-        member_hold::Entity::find().count(app.db()).await.expect("count"),
+        transfer_event::Entity::find()
+            .count(app.db())
+            .await
+            .expect("count"),
+        membership::Entity::find()
+            .count(app.db())
+            .await
+            .expect("count"),
+        member_hold::Entity::find()
+            .count(app.db())
+            .await
+            .expect("count"),
     ]
 }
 
@@ -32,7 +41,10 @@ pub async fn place_hold(app: &TestApp, token: &str, member: &str, reason: &str) 
         .graphql_as(token, PLACE, json!({ "input": { "memberId": member, "reason": reason, "decisionRef": "QĐ-12/UBKT" } }))
         .await;
     assert!(answer.get("errors").is_none(), "{answer}");
-    answer["data"]["placeHold"]["id"].as_str().expect("id").to_owned()
+    answer["data"]["placeHold"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned()
 }
 
 on_both_backends! {

@@ -8,28 +8,34 @@ use entity::{letter, membership, transfer_event};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
-use crate::holds::place_hold;
 use crate::helpers::{TestApp, error_code, token_for};
+use crate::holds::place_hold;
 
 pub const ISSUE: &str = "mutation($input: IssueLetterInput!) { issueLetter(input: $input) {
     status letter { id number kind status presentBy daysOverdue issuedOn from { code } to { code }
                     issuingCommittee { code } member { id fullName nationalId } } } }";
 pub const RECEIVE: &str = "mutation($input: ReceiveLetterInput!) { receiveLetter(input: $input) {
     id status lateReason receivedCell { code } closedAt } }";
-pub const CANCEL: &str = "mutation($input: CancelLetterInput!) { cancelLetter(input: $input) { id status } }";
+pub const CANCEL: &str =
+    "mutation($input: CancelLetterInput!) { cancelLetter(input: $input) { id status } }";
 const LETTER: &str = "query($id: ID!) { letter(id: $id) { id status number member { id fullName membership { organization { code } } } } }";
-const MEMBER: &str = "query($id: ID!) { member(id: $id) { id fullName membership { organization { code } } } }";
-const FEED: &str = "{ transferEvents(first: 100) { edges { node { sequence phase letterId kind reason
+const MEMBER: &str =
+    "query($id: ID!) { member(id: $id) { id fullName membership { organization { code } } } }";
+const FEED: &str =
+    "{ transferEvents(first: 100) { edges { node { sequence phase letterId kind reason
     member { id } from { code } to { code } } } } }";
 
 /// Sông Lô (SL) as `seed_district` makes it, and a second district, Tam
 /// Dương (TD), with commune TD.HG and its cells R1 and R2.
 pub async fn two_districts(app: &TestApp) -> crate::helpers::Seeded {
     let seeded = app.seed_district().await;
-    app.create_organization("TD", "DISTRICT_COMMITTEE", None, None).await;
-    app.create_organization("TD.HG", "GRASSROOTS_COMMITTEE", None, Some("TD")).await;
+    app.create_organization("TD", "DISTRICT_COMMITTEE", None, None)
+        .await;
+    app.create_organization("TD.HG", "GRASSROOTS_COMMITTEE", None, Some("TD"))
+        .await;
     for cell in ["TD.HG.R1", "TD.HG.R2"] {
-        app.create_organization(cell, "CELL", Some("RESIDENTIAL"), Some("TD.HG")).await;
+        app.create_organization(cell, "CELL", Some("RESIDENTIAL"), Some("TD.HG"))
+            .await;
     }
     seeded
 }
@@ -51,15 +57,25 @@ pub fn letter_input(key: &str, member: &str, number: &str) -> Value {
 /// Every row a letter's step writes, to show a refusal wrote none.
 async fn counts(app: &TestApp) -> [u64; 3] {
     [
-        transfer_event::Entity::find().count(app.db()).await.expect("count"),
-        membership::Entity::find().count(app.db()).await.expect("count"),
+        transfer_event::Entity::find()
+            .count(app.db())
+            .await
+            .expect("count"),
+        membership::Entity::find()
+            .count(app.db())
+            .await
+            .expect("count"),
         letter::Entity::find().count(app.db()).await.expect("count"),
     ]
 }
 
 async fn member_count(app: &TestApp, token: &str, code: &str) -> Value {
     let answer = app
-        .graphql_as(token, "query($c: String!) { organization(code: $c) { memberCount } }", json!({ "c": code }))
+        .graphql_as(
+            token,
+            "query($c: String!) { organization(code: $c) { memberCount } }",
+            json!({ "c": code }),
+        )
         .await;
     answer["data"]["organization"]["memberCount"].clone()
 }
@@ -70,15 +86,27 @@ async fn in_transit(app: &TestApp, token: &str, within: &str) -> Vec<Value> {
             json!({ "w": within }))
         .await;
     assert!(answer.get("errors").is_none(), "{answer}");
-    answer["data"]["letters"]["edges"].as_array().expect("edges").clone()
+    answer["data"]["letters"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone()
 }
 
 /// The (phase, member, from, to) of each event of a caller's feed, in sequence order.
 async fn feed(app: &TestApp, token: &str) -> Vec<(String, String, String, String)> {
     let answer = app.graphql_as(token, FEED, json!({})).await;
-    let edges = answer["data"]["transferEvents"]["edges"].as_array().expect("edges").clone();
-    let sequences: Vec<i64> = edges.iter().map(|e| e["node"]["sequence"].as_i64().expect("seq")).collect();
-    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "in order: {sequences:?}");
+    let edges = answer["data"]["transferEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .clone();
+    let sequences: Vec<i64> = edges
+        .iter()
+        .map(|e| e["node"]["sequence"].as_i64().expect("seq"))
+        .collect();
+    assert!(
+        sequences.windows(2).all(|w| w[0] < w[1]),
+        "in order: {sequences:?}"
+    );
     edges
         .iter()
         .map(|e| {

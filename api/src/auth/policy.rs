@@ -90,8 +90,8 @@ impl Principal {
     ) -> Option<Visible<letter::Model>> {
         let ends_match =
             letter.from_cell_id == from_cell.id && letter.to_organization_id == destination.id;
-        let seen = ends_match
-            && (self.sees_path(&from_cell.path) || self.sees_path(&destination.path));
+        let seen =
+            ends_match && (self.sees_path(&from_cell.path) || self.sees_path(&destination.path));
         seen.then_some(Visible(letter))
     }
 

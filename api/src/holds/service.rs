@@ -173,7 +173,10 @@ impl Mutation for ReleaseHold {
             .exec(txn)
             .await?;
         if released.rows_affected != 1 {
-            return Err(AppError::conflict_on("holdId", "the hold is already released"));
+            return Err(AppError::conflict_on(
+                "holdId",
+                "the hold is already released",
+            ));
         }
         let hold = member_hold::Entity::find_by_id(hold.id)
             .one(txn)

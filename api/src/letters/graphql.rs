@@ -61,11 +61,19 @@ impl Letter {
     /// both sides while the letter is open; afterwards by the side where
     /// the member is, and by the other as the letter's issue recorded them.
     async fn member(&self, ctx: &Context<'_>) -> async_graphql::Result<Member> {
-        load_member_of_event(ctx, self.0.member_id, EventRecord::Id(self.0.issued_event_id)).await
+        load_member_of_event(
+            ctx,
+            self.0.member_id,
+            EventRecord::Id(self.0.issued_event_id),
+        )
+        .await
     }
 
     /// The grassroots committee that issued it.
-    async fn issuing_committee(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+    async fn issuing_committee(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Organization>> {
         load_endpoint(ctx, self.0.issuing_committee_id).await
     }
 
@@ -80,7 +88,10 @@ impl Letter {
     }
 
     /// The cell the receiving side placed the member in.
-    async fn received_cell(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+    async fn received_cell(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Organization>> {
         match self.0.received_cell_id {
             Some(id) => load_endpoint(ctx, id).await,
             None => Ok(None),
@@ -202,6 +213,8 @@ pub struct CancelLetterInput {
     /// Where an OFFICIAL letter's member returns if the cell they left has
     /// been dissolved since. Default: the cell left.
     return_cell_code: Option<String>,
+    /// The day of the cancellation. Default: today.
+    cancelled_on: Option<Date>,
 }
 
 #[derive(Default)]
@@ -339,6 +352,7 @@ impl LetterMutation {
         let request = CancelLetter {
             letter_id: parse_id(&input.letter_id).unwrap_or(0),
             return_cell_code: input.return_cell_code,
+            cancelled_on: input.cancelled_on.map(|d| d.0),
         };
         let cancelled = steps::cancel(db(ctx)?, caller(ctx)?, request)
             .await

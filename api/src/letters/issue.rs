@@ -61,7 +61,9 @@ impl Issued {
 fn request_hash(input: &IssueLetter) -> String {
     let member = match &input.member {
         Some(MemberRef::Id(id)) => serde_json::json!({ "id": id }),
-        Some(MemberRef::NationalId(national_id)) => serde_json::json!({ "nationalId": national_id }),
+        Some(MemberRef::NationalId(national_id)) => {
+            serde_json::json!({ "nationalId": national_id })
+        }
         None => serde_json::Value::Null,
     };
     record::request_hash(&serde_json::json!([
@@ -231,7 +233,10 @@ impl Mutation for IssueLetter {
         {
             return Err(AppError::conflict_on(
                 "letter",
-                format!("the member already holds open letter {} (number {})", open.id, open.number),
+                format!(
+                    "the member already holds open letter {} (number {})",
+                    open.id, open.number
+                ),
             ));
         }
         let official = membership::Entity::find()
@@ -269,7 +274,10 @@ impl Mutation for IssueLetter {
         if taken.is_some() {
             return Err(AppError::conflict_on(
                 "number",
-                format!("{} has already issued a letter numbered {}", committee.code, self.number),
+                format!(
+                    "{} has already issued a letter numbered {}",
+                    committee.code, self.number
+                ),
             ));
         }
         let effective_at = std::cmp::max(

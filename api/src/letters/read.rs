@@ -20,13 +20,15 @@ pub async fn seal<C: ConnectionTrait>(
     ctx: &Ctx,
     letter: letter::Model,
 ) -> Result<Option<Visible<letter::Model>>, AppError> {
-    let ends = organizations::by_ids(conn, &[letter.from_cell_id, letter.to_organization_id])
-        .await?;
+    let ends =
+        organizations::by_ids(conn, &[letter.from_cell_id, letter.to_organization_id]).await?;
     let end = |id: i64| ends.iter().find(|org| org.id == id);
-    Ok(match (end(letter.from_cell_id), end(letter.to_organization_id)) {
-        (Some(from), Some(to)) => ctx.principal.letter(letter, from, to),
-        _ => None,
-    })
+    Ok(
+        match (end(letter.from_cell_id), end(letter.to_organization_id)) {
+            (Some(from), Some(to)) => ctx.principal.letter(letter, from, to),
+            _ => None,
+        },
+    )
 }
 
 /// One letter by id, if the caller is on either side of it.
@@ -126,7 +128,8 @@ pub async fn temporary_ending<C: ConnectionTrait>(
         .filter(membership::Column::EndedAt.is_null())
         .filter(membership::Column::EndsOn.lte(by));
     if let Some(range) = subtree.range() {
-        query = query.filter(membership::Column::OrganizationId.in_subquery(organizations_in(range)));
+        query =
+            query.filter(membership::Column::OrganizationId.in_subquery(organizations_in(range)));
     }
     let found = query
         .order_by_asc(membership::Column::EndsOn)

@@ -83,6 +83,8 @@ pub struct ReceiptBody {
 pub struct CancellationBody {
     /// Where the member returns if the cell left has been dissolved since.
     pub return_cell_code: Option<String>,
+    /// Default: today.
+    pub cancelled_on: Option<NaiveDate>,
 }
 
 /// A letter as either side sees it.
@@ -284,9 +286,11 @@ pub async fn cancel_letter(
     body: web::Json<CancellationBody>,
 ) -> Result<HttpResponse, AppError> {
     state.rate_limits.mutation(&caller.principal.subject)?;
+    let body = body.into_inner();
     let request = CancelLetter {
         letter_id: id.into_inner(),
-        return_cell_code: body.into_inner().return_cell_code,
+        return_cell_code: body.return_cell_code,
+        cancelled_on: body.cancelled_on,
     };
     let letter = steps::cancel(&state.db, &caller, request).await?;
     Ok(HttpResponse::Ok().json(one_view(&state, &caller, letter).await?))

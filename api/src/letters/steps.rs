@@ -10,8 +10,8 @@ use entity::enums::{EventPhase, LetterStatus, MembershipKind};
 use entity::{letter, member, membership, organization, transfer_event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QuerySelect,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 
 use super::rules;
@@ -42,6 +42,8 @@ pub struct CancelLetter {
     /// Where an OFFICIAL letter's member returns when the cell they left
     /// has been dissolved since; default: the cell left.
     pub return_cell_code: Option<String>,
+    /// The day of the cancellation (default: today).
+    pub cancelled_on: Option<NaiveDate>,
 }
 
 /// Points an event at the letter it is a step of.
@@ -107,7 +109,8 @@ async fn lock_letter(
             format!("the letter is already {}", letter.status.to_value()),
         ));
     }
-    let ends = organizations::by_ids(txn, &[letter.from_cell_id, letter.to_organization_id]).await?;
+    let ends =
+        organizations::by_ids(txn, &[letter.from_cell_id, letter.to_organization_id]).await?;
     let end = |id: i64| {
         ends.iter()
             .find(|org| org.id == id)
@@ -224,7 +227,10 @@ impl Mutation for ReceiveLetter {
         let locked = lock_letter(txn, ctx, self.letter_id, Side::Receiving).await?;
         let letter = &locked.letter;
         if received_on < letter.issued_on {
-            return Err(AppError::invalid("receivedOn", "must not precede the issue"));
+            return Err(AppError::invalid(
+                "receivedOn",
+                "must not precede the issue",
+            ));
         }
         let overdue = rules::days_overdue(letter.present_by, received_on);
         if overdue > 0 && late_reason.is_none() {
@@ -236,9 +242,10 @@ impl Mutation for ReceiveLetter {
                 ),
             ));
         }
-        let cell = organizations::find_for_new_members(txn, ctx, Lookup::Code(self.cell_code.clone()))
-            .await?
-            .ok_or(AppError::NotFound("cell"))?;
+        let cell =
+            organizations::find_for_new_members(txn, ctx, Lookup::Code(self.cell_code.clone()))
+                .await?
+                .ok_or(AppError::NotFound("cell"))?;
         let inside = crate::tree::path_ids(&cell.path).contains(&locked.destination.id);
         if !inside || !organizations::is_active_cell(&cell) {
             return Err(AppError::conflict_on(
@@ -253,7 +260,8 @@ impl Mutation for ReceiveLetter {
             .one(txn)
             .await?
             .ok_or(AppError::NotFound("transfer event"))?;
-        let effective_at = std::cmp::max(rules::instant_of_day(received_on, now), issued.effective_at);
+        let effective_at =
+            std::cmp::max(rules::instant_of_day(received_on, now), issued.effective_at);
         if letter.kind == MembershipKind::Temporary {
             let open_there = membership::Entity::find()
                 .filter(membership::Column::MemberId.eq(letter.member_id))
@@ -277,9 +285,15 @@ impl Mutation for ReceiveLetter {
         )
         .await?;
         record::open_membership_until(txn, &event, letter.ends_on).await?;
-        let received =
-            close_letter(txn, ctx, letter, LetterStatus::Received, &event, Some((cell.id, late_reason)))
-                .await?;
+        let received = close_letter(
+            txn,
+            ctx,
+            letter,
+            LetterStatus::Received,
+            &event,
+            Some((cell.id, late_reason)),
+        )
+        .await?;
         let sealed = ctx
             .principal
             .letter(received, &locked.from_cell, &locked.destination)
@@ -321,7 +335,23 @@ impl Mutation for CancelLetter {
             .one(txn)
             .await?
             .ok_or(AppError::NotFound("transfer event"))?;
-        let effective_at = std::cmp::max(now, issued.effective_at);
+        let cancelled_on = self.cancelled_on.unwrap_or(now.date_naive());
+        if cancelled_on > now.date_naive() {
+            return Err(AppError::invalid(
+                "cancelledOn",
+                "must not be in the future",
+            ));
+        }
+        if cancelled_on < letter.issued_on {
+            return Err(AppError::invalid(
+                "cancelledOn",
+                "must not precede the issue",
+            ));
+        }
+        let effective_at = std::cmp::max(
+            rules::instant_of_day(cancelled_on, now),
+            issued.effective_at,
+        );
         let back_to = match letter.kind {
             // A temporary letter never ended the official membership: the event names it.
             MembershipKind::Temporary => membership::Entity::find()

@@ -372,7 +372,10 @@ impl Member {
             crate::memberships::read::party_age_periods(crate::graphql::db(ctx)?, view.model.id)
                 .await
                 .map_err(|e| e.extend())?;
-        Ok(crate::memberships::party_age::party_age(admitted_on, &periods, as_of).map(super::party_age::PartyAge))
+        Ok(
+            crate::memberships::party_age::party_age(admitted_on, &periods, as_of)
+                .map(super::party_age::PartyAge),
+        )
     }
 
     /// The member's transfer events whose source or destination the caller

@@ -80,10 +80,7 @@ pub async fn visible<C: ConnectionTrait>(
         return Ok(None);
     };
     Ok(match memberships::open_letter(conn, member.id).await? {
-        Some((letter, destination)) => {
-            ctx.principal
-                .member_awaited(member, &letter, &destination)
-        }
+        Some((letter, destination)) => ctx.principal.member_awaited(member, &letter, &destination),
         None => None,
     })
 }

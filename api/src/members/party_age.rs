@@ -48,4 +48,3 @@ pub struct PartyBadge {
     years: u32,
     due_on: Date,
 }
-

@@ -92,7 +92,11 @@ pub fn calendar_difference(from: NaiveDate, to: NaiveDate) -> (u32, u32, u32) {
     use chrono::Datelike;
     let months_apart = (to.year() - from.year()) * 12 + to.month() as i32 - from.month() as i32;
     let mut months = u32::try_from(months_apart.max(0)).unwrap_or(0);
-    while months > 0 && from.checked_add_months(Months::new(months)).is_none_or(|d| d > to) {
+    while months > 0
+        && from
+            .checked_add_months(Months::new(months))
+            .is_none_or(|d| d > to)
+    {
         months -= 1;
     }
     let anchor = from.checked_add_months(Months::new(months)).unwrap_or(from);
@@ -122,7 +126,11 @@ mod tests {
     }
 
     fn period(start: NaiveDate, end: Option<NaiveDate>, transit: Option<Transit>) -> Period {
-        Period { start, end, left_by_letter: transit }
+        Period {
+            start,
+            end,
+            left_by_letter: transit,
+        }
     }
 
     #[test]
@@ -133,7 +141,10 @@ mod tests {
         assert_eq!(age.days_not_counted, 0);
         assert_eq!(
             next_badge(&age),
-            Some(Badge { years: 30, due_on: day(2025, 5, 19) })
+            Some(Badge {
+                years: 30,
+                due_on: day(2025, 5, 19)
+            })
         );
         let age = party_age(day(1995, 5, 19), &periods, day(2025, 5, 19)).expect("age");
         assert_eq!((age.years, age.months, age.days), (30, 0, 0));
@@ -144,7 +155,10 @@ mod tests {
     #[test]
     fn a_transit_inside_the_window_counts_and_beyond_it_does_not() {
         let issued = day(2024, 1, 10);
-        let transit = Transit { present_by: day(2024, 2, 9), late_reason_accepted: false };
+        let transit = Transit {
+            present_by: day(2024, 2, 9),
+            late_reason_accepted: false,
+        };
         // Received on day 20: all counts.
         let on_time = [
             period(day(2010, 1, 1), Some(issued), Some(transit)),
@@ -162,20 +176,40 @@ mod tests {
         assert_eq!(age.counted_from, day(2010, 1, 10));
         // With the late reason accepted, all counts.
         let excused = [
-            period(day(2010, 1, 1), Some(issued), Some(Transit { late_reason_accepted: true, ..transit })),
+            period(
+                day(2010, 1, 1),
+                Some(issued),
+                Some(Transit {
+                    late_reason_accepted: true,
+                    ..transit
+                }),
+            ),
             period(day(2024, 2, 19), None, None),
         ];
-        assert_eq!(party_age(day(2010, 1, 1), &excused, day(2025, 1, 1)).expect("age").days_not_counted, 0);
+        assert_eq!(
+            party_age(day(2010, 1, 1), &excused, day(2025, 1, 1))
+                .expect("age")
+                .days_not_counted,
+            0
+        );
         // Still in transit: the days past the window up to as_of do not count.
         let open = [period(day(2010, 1, 1), Some(issued), Some(transit))];
-        assert_eq!(party_age(day(2010, 1, 1), &open, day(2024, 2, 20)).expect("age").days_not_counted, 10);
+        assert_eq!(
+            party_age(day(2010, 1, 1), &open, day(2024, 2, 20))
+                .expect("age")
+                .days_not_counted,
+            10
+        );
     }
 
     #[test]
     fn a_removal_stops_the_count() {
         let removed = [period(day(2000, 1, 1), Some(day(2010, 1, 1)), None)];
         let age = party_age(day(2000, 1, 1), &removed, day(2020, 1, 1)).expect("age");
-        assert_eq!(age.days_not_counted, (day(2020, 1, 1) - day(2010, 1, 1)).num_days());
+        assert_eq!(
+            age.days_not_counted,
+            (day(2020, 1, 1) - day(2010, 1, 1)).num_days()
+        );
         // Days are taken off, so the leap days of the two decades differ by one.
         assert_eq!((age.years, age.months, age.days), (10, 0, 1));
     }
@@ -183,10 +217,25 @@ mod tests {
     #[test]
     fn calendar_differences_handle_month_ends() {
         // A month from the 31st ends on the month's last day.
-        assert_eq!(calendar_difference(day(2024, 1, 31), day(2024, 2, 28)), (0, 0, 28));
-        assert_eq!(calendar_difference(day(2024, 1, 31), day(2024, 2, 29)), (0, 1, 0));
-        assert_eq!(calendar_difference(day(2024, 1, 31), day(2024, 3, 1)), (0, 1, 1));
-        assert_eq!(calendar_difference(day(2020, 2, 29), day(2021, 2, 28)), (1, 0, 0));
-        assert_eq!(calendar_difference(day(2020, 2, 29), day(2024, 2, 29)), (4, 0, 0));
+        assert_eq!(
+            calendar_difference(day(2024, 1, 31), day(2024, 2, 28)),
+            (0, 0, 28)
+        );
+        assert_eq!(
+            calendar_difference(day(2024, 1, 31), day(2024, 2, 29)),
+            (0, 1, 0)
+        );
+        assert_eq!(
+            calendar_difference(day(2024, 1, 31), day(2024, 3, 1)),
+            (0, 1, 1)
+        );
+        assert_eq!(
+            calendar_difference(day(2020, 2, 29), day(2021, 2, 28)),
+            (1, 0, 0)
+        );
+        assert_eq!(
+            calendar_difference(day(2020, 2, 29), day(2024, 2, 29)),
+            (4, 0, 0)
+        );
     }
 }

@@ -4,8 +4,8 @@
 //! Scope is the callers' business: nothing here filters by it.
 
 use chrono::{DateTime, Utc};
-use entity::enums::MembershipKind;
 use entity::enums::LetterStatus;
+use entity::enums::MembershipKind;
 use entity::{letter, membership, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};

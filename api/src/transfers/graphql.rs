@@ -297,7 +297,10 @@ impl TransferMutation {
         ctx: &Context<'_>,
         inputs: Vec<TransferInput>,
     ) -> async_graphql::Result<Vec<TransferResult>> {
-        let requests = inputs.into_iter().map(|input| request(ctx, input)).collect();
+        let requests = inputs
+            .into_iter()
+            .map(|input| request(ctx, input))
+            .collect();
         let items = service::submit_batch(db(ctx)?, caller(ctx)?, requests)
             .await
             .map_err(|e| e.extend())?;
