@@ -157,6 +157,16 @@ on_both_backends! {
             let person = app.graphql_as(token, MEMBER, json!({ "id": member })).await;
             assert_eq!(person["data"]["member"]["id"], json!(member), "{person}");
         }
+        // A READER of the receiving side sees the member masked.
+        let masked = app
+            .graphql_as(&token_for(Role::Reader, Some("TD.HG")), "query($id: ID!) { letter(id: $id) { member { nationalId birthDate } } }",
+                json!({ "id": letter_id }))
+            .await;
+        assert_eq!(masked["data"]["letter"]["member"], json!({ "nationalId": "********0001", "birthDate": null }), "{masked}");
+        let full = app
+            .graphql_as(&receiver, "query($id: ID!) { letter(id: $id) { member { nationalId birthDate } } }", json!({ "id": letter_id }))
+            .await;
+        assert_eq!(full["data"]["letter"]["member"], json!({ "nationalId": "001080000001", "birthDate": "1980-02-29" }), "{full}");
         // A reader elsewhere sees neither.
         let other = token_for(Role::Integrator, Some("SL.YT"));
         assert_eq!(app.graphql_as(&other, LETTER, json!({ "id": letter_id })).await["data"]["letter"], Value::Null);
