@@ -130,6 +130,37 @@ pub struct TokenArgs {
     pub auth: AuthArgs,
 }
 
+/// The clocks of introduction letters and temporary activity (Quy định
+/// 24-QĐ/TW's figures by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Args)]
+pub struct LetterRules {
+    /// Days a member has to present an introduction letter at the receiving
+    /// committee; later receipt needs a late reason.
+    #[arg(long = "letter-presentation-days", env = "CELLREG_LETTER_PRESENTATION_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub presentation_days: u32,
+
+    /// Longest temporary activity for work or residence, in months.
+    #[arg(long = "temporary-months-work", env = "CELLREG_TEMPORARY_MONTHS_WORK", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub temporary_months_work: u32,
+
+    /// Longest temporary activity for study, in months.
+    #[arg(long = "temporary-months-study", env = "CELLREG_TEMPORARY_MONTHS_STUDY", default_value_t = 24,
+          value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub temporary_months_study: u32,
+}
+
+impl Default for LetterRules {
+    fn default() -> Self {
+        Self {
+            presentation_days: 30,
+            temporary_months_work: 12,
+            temporary_months_study: 24,
+        }
+    }
+}
+
 fn parse_role(raw: &str) -> Result<crate::auth::Role, String> {
     crate::auth::Role::parse(raw)
         .ok_or_else(|| "one of ADMIN, ORGANIZER, INTEGRATOR, READER, AUDITOR".to_owned())
@@ -243,6 +274,9 @@ pub struct Config {
 
     #[command(flatten)]
     pub auth: AuthArgs,
+
+    #[command(flatten)]
+    pub letters: LetterRules,
 }
 
 /// How tokens are verified (and signed by `cellreg token`).
@@ -361,6 +395,7 @@ impl Config {
                 jwt_audience: "cellreg-api".to_owned(),
                 token_max_lifetime: Duration::from_secs(24 * 3600),
             },
+            letters: LetterRules::default(),
         }
     }
 }

@@ -129,6 +129,13 @@ pub enum AppError {
     Unauthenticated(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with the registry's state that one named thing of the
+    /// request causes (e.g. `hold`: the hold keeping the member in place).
+    #[error("{field}: {message}")]
+    ConflictOn {
+        field: Cow<'static, str>,
+        message: String,
+    },
     #[error("{0}")]
     LimitExceeded(String),
     /// Too many requests of one kind from one caller; try again after `retry_after` seconds.
@@ -166,6 +173,13 @@ pub struct Fault {
 }
 
 impl AppError {
+    pub fn conflict_on(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+        Self::ConflictOn {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
     pub fn invalid(field: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
         Self::Invalid {
             field: field.into(),
@@ -176,7 +190,7 @@ impl AppError {
     /// The field at fault, when the error names one.
     pub fn field(&self) -> Option<&str> {
         match self {
-            Self::Invalid { field, .. } => Some(field),
+            Self::Invalid { field, .. } | Self::ConflictOn { field, .. } => Some(field),
             Self::Faults { field, .. } => Some(field),
             _ => None,
         }
@@ -190,7 +204,7 @@ impl AppError {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
-            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Conflict(_) | Self::ConflictOn { .. } => ErrorCode::Conflict,
             Self::LimitExceeded(_) => ErrorCode::LimitExceeded,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
@@ -388,7 +402,9 @@ impl async_graphql::ErrorExtensions for AppError {
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code().as_str());
             match self {
-                Self::Invalid { field, .. } => ext.set("field", field.as_ref()),
+                Self::Invalid { field, .. } | Self::ConflictOn { field, .. } => {
+                    ext.set("field", field.as_ref())
+                }
                 Self::RateLimited { retry_after, .. } => ext.set("retryAfter", *retry_after),
                 Self::Faults { field, faults, .. } => {
                     ext.set("field", *field);

@@ -114,7 +114,13 @@ fn residential_cells(commune: usize) -> usize {
 }
 
 fn is_demo_code(code: &str) -> bool {
-    code == DISTRICT_CODE || code.starts_with("SL.")
+    let second = crate::seed_letters::SECOND_DISTRICT;
+    code == DISTRICT_CODE
+        || code.starts_with("SL.")
+        || code == second
+        || code
+            .strip_prefix(second)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// Refuses a database holding anything but (part of) the demo.
@@ -361,6 +367,11 @@ pub async fn demo(
         ));
     }
 
+    // Letters of 2025 to a second district; before the plan, whose
+    // creation marks the demo complete.
+    crate::seed_letters::demo_letters(db, &ctx, crate::config::LetterRules::default())
+        .await
+        .map_err(step("cannot write the demo's letters"))?;
     plans::create(
         db,
         &ctx,

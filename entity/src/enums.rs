@@ -123,3 +123,69 @@ pub enum TransferReason {
     #[sea_orm(string_value = "DEATH")]
     Death,
 }
+
+/// Why a member is held where they are (đang bị kiểm tra, giải quyết khiếu
+/// nại, kỷ luật): no letter nor transfer moves them while the hold is open.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HoldReason {
+    #[sea_orm(string_value = "INSPECTION")]
+    Inspection,
+    #[sea_orm(string_value = "COMPLAINT")]
+    Complaint,
+    #[sea_orm(string_value = "DISCIPLINE")]
+    Discipline,
+}
+
+/// Where an introduction letter stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LetterStatus {
+    /// Issued, not yet presented: an OFFICIAL letter's member is in transit.
+    #[sea_orm(string_value = "OPEN")]
+    Open,
+    #[sea_orm(string_value = "RECEIVED")]
+    Received,
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
+}
+
+/// Which step of a move an event records. A direct transfer is one
+/// COMPLETED step; a letter departs (DEPARTED), then arrives (ARRIVED) or
+/// returns to the cell it left (RETURNED).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventPhase {
+    #[sea_orm(string_value = "COMPLETED")]
+    Completed,
+    #[sea_orm(string_value = "DEPARTED")]
+    Departed,
+    #[sea_orm(string_value = "ARRIVED")]
+    Arrived,
+    #[sea_orm(string_value = "RETURNED")]
+    Returned,
+}
+
+/// What temporary activity is for; it decides how long it may last.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TemporaryPurpose {
+    #[sea_orm(string_value = "WORK")]
+    Work,
+    #[sea_orm(string_value = "RESIDENCE")]
+    Residence,
+    #[sea_orm(string_value = "STUDY")]
+    Study,
+}

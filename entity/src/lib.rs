@@ -7,7 +7,9 @@
 pub mod audit_log;
 pub mod counter;
 pub mod enums;
+pub mod letter;
 pub mod member;
+pub mod member_hold;
 pub mod membership;
 pub mod organization;
 pub mod plan;

@@ -20,6 +20,8 @@ pub struct Model {
     pub opened_by_event_id: i64,
     /// The transfer event that closed it, if closed.
     pub closed_by_event_id: Option<i64>,
+    /// TEMPORARY memberships: the day the activity is due to end.
+    pub ends_on: Option<Date>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

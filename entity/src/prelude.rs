@@ -2,7 +2,9 @@
 
 pub use super::audit_log::Entity as AuditLog;
 pub use super::counter::Entity as Counter;
+pub use super::letter::Entity as Letter;
 pub use super::member::Entity as Member;
+pub use super::member_hold::Entity as MemberHold;
 pub use super::membership::Entity as Membership;
 pub use super::organization::Entity as Organization;
 pub use super::plan::Entity as Plan;

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::enums::{MemberStatus, MembershipKind, TransferReason};
+use crate::enums::{EventPhase, MemberStatus, MembershipKind, TransferReason};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "transfer_event")]
@@ -32,6 +32,10 @@ pub struct Model {
     pub member_full_name: Option<String>,
     /// The member's status as it was when the event was recorded.
     pub member_status: Option<MemberStatus>,
+    /// Which step of a move this is: COMPLETED for a direct transfer.
+    pub phase: EventPhase,
+    /// The introduction letter this event is a step of.
+    pub letter_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ const TABLES: &[&str] = &[
     "plan",
     "plan_target_cell_type",
     "audit_log",
+    "member_hold",
+    "letter",
 ];
 
 async fn existing_tables(db: &sea_orm::DatabaseConnection) -> Vec<&'static str> {
@@ -97,5 +99,88 @@ on_both_backends! {
 
         let db = database.connect().await;
         assert!(existing_tables(&db).await.is_empty(), "nothing was migrated");
+    }
+}
+
+on_both_backends! {
+    async fn letters_migrate_a_registry_with_data(database: TestDatabase) {
+        use entity::enums::{EventPhase, MemberStatus, MembershipKind, OrganizationKind, OrganizationStatus, TransferReason};
+        use entity::{member, membership, organization, transfer_event};
+        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        let db = database.connect().await;
+        // Every migration before letters and holds, and a member admitted then.
+        let before = Migrator::migrations()
+            .iter()
+            .position(|m| m.name() == "m20261202_000009_letters_and_holds")
+            .expect("the letters migration");
+        Migrator::up(&db, Some(before as u32)).await.expect("up to before letters");
+        let now = chrono::Utc::now();
+        let cell = organization::ActiveModel {
+            code: Set("C1".into()),
+            name: Set("Chi bộ 1".into()),
+            kind: Set(OrganizationKind::Cell),
+            cell_type: Set(Some(entity::enums::CellType::Residential)),
+            status: Set(OrganizationStatus::Active),
+            path: Set("/1/".into()),
+            depth: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .expect("cell");
+        let person = member::ActiveModel {
+            national_id: Set("001080000001".into()),
+            full_name: Set("Nguyễn Văn An".into()),
+            status: Set(MemberStatus::Official),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&db)
+        .await
+        .expect("member");
+        // Written without the columns the migration adds (insert answers only the id).
+        let event = transfer_event::Entity::insert(transfer_event::ActiveModel {
+            sequence: Set(1),
+            submitter: Set("s".into()),
+            external_id: Set("a-1".into()),
+            request_hash: Set("h".into()),
+            member_id: Set(person.id),
+            to_organization_id: Set(cell.id),
+            kind: Set(MembershipKind::Official),
+            reason: Set(TransferReason::Admission),
+            effective_at: Set(now),
+            recorded_at: Set(now),
+            member_full_name: Set(Some("Nguyễn Văn An".into())),
+            member_status: Set(Some(MemberStatus::Official)),
+            ..Default::default()
+        })
+        .exec(&db)
+        .await
+        .expect("event")
+        .last_insert_id;
+        membership::Entity::insert(membership::ActiveModel {
+            member_id: Set(person.id),
+            organization_id: Set(cell.id),
+            kind: Set(MembershipKind::Official),
+            started_at: Set(now),
+            opened_by_event_id: Set(event),
+            ..Default::default()
+        })
+        .exec(&db)
+        .await
+        .expect("membership");
+
+        Migrator::up(&db, None).await.expect("up");
+        let event = transfer_event::Entity::find_by_id(event).one(&db).await.expect("read").expect("event");
+        assert_eq!(event.phase, EventPhase::Completed, "events before letters were completed moves");
+        assert_eq!(event.letter_id, None);
+        let memberships = membership::Entity::find().all(&db).await.expect("read");
+        assert_eq!(memberships.len(), 1);
+        assert_eq!(memberships[0].ends_on, None);
+        Migrator::down(&db, Some(1)).await.expect("down");
+        assert!(transfer_event::Entity::find().all(&db).await.is_err(), "the columns are gone");
     }
 }

@@ -450,3 +450,34 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    async fn the_receiving_side_hears_a_letter_depart_and_arrive_in_order(app: TestApp) {
+        use crate::letters::{ISSUE, RECEIVE, letter_input, two_districts};
+        let seeded = two_districts(&app).await;
+        let (sender, receiver) = (token_for(Role::Integrator, Some("SL")), token_for(Role::Integrator, Some("TD")));
+        let mut socket = connect(&app, json!({ "Authorization": format!("Bearer {receiver}") })).await;
+        assert_eq!(next_message(&mut socket).await.expect("ack")["type"], "connection_ack");
+        let query = "subscription($after: Int) { transferEvents(afterSequence: $after) { sequence phase letterId to { code } member { id } } }";
+        let message = json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": { "after": feed_head(&app).await } } });
+        socket.send(Message::Text(message.to_string().into())).await.expect("subscribe");
+
+        let issued = app.graphql_as(&sender, ISSUE, letter_input("sub-letter", &seeded.bl_member, "S-1")).await;
+        let letter_id = issued["data"]["issueLetter"]["letter"]["id"].clone();
+        let received = app
+            .graphql_as(&receiver, RECEIVE, json!({ "input": { "letterId": letter_id, "cellCode": "TD.HG.R1" } }))
+            .await;
+        assert!(received.get("errors").is_none(), "{received}");
+        let mut heard = Vec::new();
+        for _ in 0..2 {
+            let message = next_message(&mut socket).await.expect("an event");
+            let event = message["payload"]["data"]["transferEvents"].clone();
+            assert_eq!(event["letterId"], letter_id, "{message}");
+            assert_eq!(event["member"]["id"], json!(seeded.bl_member));
+            heard.push((event["phase"].clone(), event["to"]["code"].clone(), event["sequence"].as_i64().expect("seq")));
+        }
+        assert_eq!((heard[0].0.clone(), heard[0].1.clone()), (json!("DEPARTED"), json!("TD.HG")));
+        assert_eq!((heard[1].0.clone(), heard[1].1.clone()), (json!("ARRIVED"), json!("TD.HG.R1")));
+        assert!(heard[0].2 < heard[1].2, "in order: {heard:?}");
+    }
+}

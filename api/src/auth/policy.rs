@@ -3,7 +3,8 @@
 //! REST view that takes a `Visible<T>` cannot be built from a record nobody
 //! checked, and a field written tomorrow cannot forget the check.
 
-use entity::{member, membership, organization, transfer_event};
+use entity::enums::LetterStatus;
+use entity::{letter, member, member_hold, membership, organization, transfer_event};
 
 use super::Principal;
 
@@ -62,6 +63,38 @@ impl Principal {
         seen.then_some(Visible(member))
     }
 
+    /// A member on their way to the caller: an OPEN introduction letter of
+    /// theirs goes to an organization in the caller's subtree. While it is
+    /// open the receiving side sees the member; after receipt the member's
+    /// latest cell decides, and the sending side no longer does.
+    pub fn member_awaited(
+        &self,
+        member: member::Model,
+        letter: &letter::Model,
+        destination: &organization::Model,
+    ) -> Option<Visible<member::Model>> {
+        let seen = letter.status == LetterStatus::Open
+            && letter.member_id == member.id
+            && letter.to_organization_id == destination.id
+            && self.sees_path(&destination.path);
+        seen.then_some(Visible(member))
+    }
+
+    /// An introduction letter, given the cell it leaves and the organization
+    /// it goes to: both sides see it, whatever became of it; nobody else.
+    pub fn letter(
+        &self,
+        letter: letter::Model,
+        from_cell: &organization::Model,
+        destination: &organization::Model,
+    ) -> Option<Visible<letter::Model>> {
+        let ends_match =
+            letter.from_cell_id == from_cell.id && letter.to_organization_id == destination.id;
+        let seen =
+            ends_match && (self.sees_path(&from_cell.path) || self.sees_path(&destination.path));
+        seen.then_some(Visible(letter))
+    }
+
     /// A membership, given its cell: visible when the cell is.
     pub fn membership(
         &self,
@@ -78,6 +111,14 @@ impl Principal {
 /// caller's scope.
 pub fn written_by_caller(event: transfer_event::Model) -> Visible<transfer_event::Model> {
     Visible(event)
+}
+
+/// A hold on a member the caller sees: seen with them.
+pub fn hold_of(
+    member: &Visible<member::Model>,
+    hold: member_hold::Model,
+) -> Option<Visible<member_hold::Model>> {
+    (hold.member_id == member.id).then_some(Visible(hold))
 }
 
 /// A subtree the policy lets the caller search: their whole scope, or an
@@ -180,6 +221,7 @@ mod tests {
             ended_at: None,
             opened_by_event_id: 1,
             closed_by_event_id: None,
+            ends_on: None,
         };
         assert!(
             scoped

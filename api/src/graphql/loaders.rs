@@ -42,6 +42,7 @@ pub fn forget_all(loaders: &Loaders) {
     loaders.clear::<OrganizationId>();
     loaders.clear::<MemberId>();
     loaders.clear::<LatestOfficial>();
+    loaders.clear::<OpenLetter>();
     loaders.clear::<MembershipsAt>();
     loaders.clear::<History>();
     loaders.clear::<Children>();
@@ -69,6 +70,10 @@ pub struct MemberId(pub i64);
 /// A member's latest OFFICIAL membership (decides who may see the member).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LatestOfficial(pub i64);
+
+/// A member's open introduction letter (its receiving side sees the member too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpenLetter(pub i64);
 
 /// A member's memberships open at an instant, of one kind or both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -174,6 +179,22 @@ impl Loader<LatestOfficial> for Batch {
         Ok(found
             .into_iter()
             .map(|(id, m)| (LatestOfficial(id), m))
+            .collect())
+    }
+}
+
+impl Loader<OpenLetter> for Batch {
+    type Value = entity::letter::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[OpenLetter]) -> Loaded<OpenLetter, entity::letter::Model> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = memberships::open_letters(&self.db, &ids)
+            .await
+            .map_err(Arc::new)?;
+        Ok(found
+            .into_iter()
+            .map(|letter| (OpenLetter(letter.member_id), letter))
             .collect())
     }
 }

@@ -21,6 +21,8 @@ use crate::audit::graphql::AuditQuery;
 use crate::auth::Ctx;
 use crate::auth::graphql::AuthQuery;
 use crate::error::AppError;
+use crate::holds::graphql::{HoldMutation, HoldQuery};
+use crate::letters::graphql::{LetterMutation, LetterQuery};
 use crate::members::graphql_operations::{MemberMutation, MemberQuery};
 use crate::organizations::graphql::{OrganizationMutation, OrganizationQuery};
 use crate::plans::graphql::{PlanMutation, PlanQuery};
@@ -61,6 +63,8 @@ pub struct QueryRoot(
     TransferQuery,
     PlanQuery,
     AuditQuery,
+    HoldQuery,
+    LetterQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -71,6 +75,8 @@ pub struct MutationRoot(
     MemberMutation,
     TransferMutation,
     PlanMutation,
+    HoldMutation,
+    LetterMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -166,6 +172,13 @@ pub fn after_write(ctx: &Context<'_>) {
     if let Ok(loaders) = ctx.data::<loaders::Loaders>() {
         loaders::forget_all(loaders);
     }
+}
+
+/// The configured clocks of letters and temporary activity.
+pub fn letter_rules(ctx: &Context<'_>) -> crate::config::LetterRules {
+    ctx.data::<AppState>()
+        .map(|state| state.config.letters)
+        .unwrap_or_default()
 }
 
 /// The request's loaders.

@@ -9,7 +9,8 @@ use super::lookup::{MemberIdentity, MemberView};
 use crate::auth::policy::{Subtree, Visible};
 use crate::error::AppError;
 use crate::graphql::loaders::{
-    EventId, History, LatestOfficial, MemberId, MembershipsAt, OrganizationId, loader_error,
+    EventId, History, LatestOfficial, MemberId, MembershipsAt, OpenLetter, OrganizationId,
+    loader_error,
 };
 use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::scalars::{Date, Instant};
@@ -38,6 +39,17 @@ pub enum MembershipKind {
     Official,
     /// Temporary activity elsewhere (sinh hoạt tạm thời), beside the official one.
     Temporary,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::enums::TemporaryPurpose")]
+pub enum TemporaryPurpose {
+    /// Up to 1 year (configurable).
+    Work,
+    /// Up to 1 year (configurable).
+    Residence,
+    /// Up to 2 years (configurable).
+    Study,
 }
 
 /// A party member, with personal data masked for roles without access to it.
@@ -105,7 +117,30 @@ async fn seal(
             None => None,
         },
     };
-    Ok(caller.principal.member(member, cell.as_ref()))
+    let awaited = caller.principal.scope.is_some().then(|| member.clone());
+    if let Some(seen) = caller.principal.member(member, cell.as_ref()) {
+        return Ok(Some(seen));
+    }
+    // Not where they were last placed: perhaps on their way to the caller.
+    let Some(member) = awaited else {
+        return Ok(None);
+    };
+    let Some(letter) = loaders
+        .load_one(OpenLetter(member.id))
+        .await
+        .map_err(loader_error)?
+    else {
+        return Ok(None);
+    };
+    let destination = loaders
+        .load_one(OrganizationId(letter.to_organization_id))
+        .await
+        .map_err(loader_error)?;
+    Ok(destination.and_then(|destination| {
+        caller
+            .principal
+            .member_awaited(member, &letter, &destination)
+    }))
 }
 
 /// The member a mutation of the caller's just wrote, as they may see it.
@@ -315,6 +350,33 @@ impl Member {
         visible_memberships(ctx, rows).await
     }
 
+    /// Party age on asOf (default: today): from admission, minus the days
+    /// with no official membership (removal, and a letter's transit beyond
+    /// its presentation window without an accepted late reason). Null
+    /// before admission, without an admission date, and for a member who
+    /// has left the caller's subtree.
+    async fn party_age(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Date>,
+    ) -> async_graphql::Result<Option<super::party_age::PartyAge>> {
+        let Some(view) = self.full() else {
+            return Ok(None);
+        };
+        let Some(admitted_on) = view.model.admitted_on else {
+            return Ok(None);
+        };
+        let as_of = as_of.map_or_else(|| crate::clock::now().date_naive(), |d| d.0);
+        let periods =
+            crate::memberships::read::party_age_periods(crate::graphql::db(ctx)?, view.model.id)
+                .await
+                .map_err(|e| e.extend())?;
+        Ok(
+            crate::memberships::party_age::party_age(admitted_on, &periods, as_of)
+                .map(super::party_age::PartyAge),
+        )
+    }
+
     /// The member's transfer events whose source or destination the caller
     /// may see, by feed sequence.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
@@ -389,5 +451,10 @@ impl Membership {
 
     async fn ended_at(&self) -> Option<Instant> {
         self.0.ended_at.map(Instant)
+    }
+
+    /// Temporary activity: the day it is due to end.
+    async fn ends_on(&self) -> Option<Date> {
+        self.0.ends_on.map(Date)
     }
 }

@@ -58,7 +58,7 @@ impl MemberView {
 
 /// The member, if the caller may see them (the policy decides by the cell
 /// of their latest OFFICIAL membership).
-async fn visible<C: ConnectionTrait>(
+pub async fn visible<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     member: member::Model,
@@ -71,7 +71,18 @@ async fn visible<C: ConnectionTrait>(
         }
         _ => None,
     };
-    Ok(ctx.principal.member(member, cell.as_ref()))
+    let awaited = (ctx.principal.scope.is_some()).then(|| member.clone());
+    if let Some(seen) = ctx.principal.member(member, cell.as_ref()) {
+        return Ok(Some(seen));
+    }
+    // Not where they were last placed: perhaps on their way to the caller.
+    let Some(member) = awaited else {
+        return Ok(None);
+    };
+    Ok(match memberships::open_letter(conn, member.id).await? {
+        Some((letter, destination)) => ctx.principal.member_awaited(member, &letter, &destination),
+        None => None,
+    })
 }
 
 /// How a member appears where the caller sees an event or membership of

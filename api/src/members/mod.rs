@@ -6,6 +6,7 @@ pub mod graphql;
 pub mod graphql_operations;
 pub mod list;
 pub mod lookup;
+pub mod party_age;
 pub mod registration;
 pub mod rest;
 pub mod update;

@@ -4,5 +4,7 @@
 //! pages of an organization's members). Registration, transfers, updates and
 //! dissolutions write through here; lookups and lists read through here.
 
+pub mod party_age;
 pub mod read;
 pub mod record;
+pub mod temporary;

@@ -4,8 +4,9 @@
 //! Scope is the callers' business: nothing here filters by it.
 
 use chrono::{DateTime, Utc};
+use entity::enums::LetterStatus;
 use entity::enums::MembershipKind;
-use entity::{membership, organization};
+use entity::{letter, membership, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -41,6 +42,74 @@ pub async fn latest_official_path<C: ConnectionTrait>(
         .await?
         .map(|cell| cell.path)
         .unwrap_or_default())
+}
+
+/// The member's open introduction letter, if any, with the organization it
+/// goes to: while it is open the receiving side sees the member too.
+pub async fn open_letter<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<Option<(letter::Model, organization::Model)>, AppError> {
+    let Some(open) = letter::Entity::find()
+        .filter(letter::Column::MemberId.eq(member_id))
+        .filter(letter::Column::Status.eq(LetterStatus::Open))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let destination = organization::Entity::find_by_id(open.to_organization_id)
+        .one(conn)
+        .await?;
+    Ok(destination.map(|destination| (open, destination)))
+}
+
+/// The open introduction letters of several members, in one query.
+pub async fn open_letters<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+) -> Result<Vec<letter::Model>, AppError> {
+    Ok(letter::Entity::find()
+        .filter(letter::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(letter::Column::Status.eq(LetterStatus::Open))
+        .all(conn)
+        .await?)
+}
+
+/// A member's official periods, oldest first, each with the transit of the
+/// letter that ended it, if one did: what party age is computed from.
+pub async fn party_age_periods<C: ConnectionTrait>(
+    conn: &C,
+    member_id: i64,
+) -> Result<Vec<super::party_age::Period>, AppError> {
+    use super::party_age::{Period, Transit};
+    let officials = membership::Entity::find()
+        .filter(membership::Column::MemberId.eq(member_id))
+        .filter(membership::Column::Kind.eq(MembershipKind::Official))
+        .order_by_asc(membership::Column::StartedAt)
+        .order_by_asc(membership::Column::Id)
+        .all(conn)
+        .await?;
+    let letters = letter::Entity::find()
+        .filter(letter::Column::MemberId.eq(member_id))
+        .filter(letter::Column::Kind.eq(MembershipKind::Official))
+        .all(conn)
+        .await?;
+    Ok(officials
+        .into_iter()
+        .map(|m| Period {
+            start: m.started_at.date_naive(),
+            end: m.ended_at.map(|at| at.date_naive()),
+            left_by_letter: letters
+                .iter()
+                .find(|l| Some(l.issued_event_id) == m.closed_by_event_id)
+                .map(|l| Transit {
+                    present_by: l.present_by,
+                    late_reason_accepted: l.status == LetterStatus::Received
+                        && l.late_reason.is_some(),
+                }),
+        })
+        .collect())
 }
 
 /// Each member's latest OFFICIAL membership, open or not, in one query.

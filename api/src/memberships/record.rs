@@ -3,7 +3,7 @@
 //! starts, in the caller's transaction.
 
 use chrono::{DateTime, Utc};
-use entity::enums::{MemberStatus, MembershipKind, TransferReason};
+use entity::enums::{EventPhase, MemberStatus, MembershipKind, TransferReason};
 use entity::{member, membership, transfer_event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
@@ -60,6 +60,18 @@ pub async fn record_event<C: ConnectionTrait>(
     event: NewEvent,
     member: MemberRecord,
 ) -> Result<transfer_event::Model, AppError> {
+    record_step(conn, event, member, EventPhase::Completed, None).await
+}
+
+/// Records one step of a move by letter (`record_event` for the rest):
+/// its phase and the letter it belongs to.
+pub async fn record_step<C: ConnectionTrait>(
+    conn: &C,
+    event: NewEvent,
+    member: MemberRecord,
+    phase: EventPhase,
+    letter_id: Option<i64>,
+) -> Result<transfer_event::Model, AppError> {
     let sequence = crate::database::next_counter(conn, FEED_COUNTER).await?;
     let row = transfer_event::ActiveModel {
         sequence: Set(sequence),
@@ -76,6 +88,8 @@ pub async fn record_event<C: ConnectionTrait>(
         recorded_at: Set(event.recorded_at),
         member_full_name: Set(Some(member.full_name)),
         member_status: Set(Some(member.status)),
+        phase: Set(phase),
+        letter_id: Set(letter_id),
         ..Default::default()
     };
     Ok(row.insert(conn).await?)
@@ -86,7 +100,17 @@ pub async fn open_membership<C: ConnectionTrait>(
     conn: &C,
     event: &transfer_event::Model,
 ) -> Result<membership::Model, AppError> {
+    open_membership_until(conn, event, None).await
+}
+
+/// `open_membership` for temporary activity due to end on a day.
+pub async fn open_membership_until<C: ConnectionTrait>(
+    conn: &C,
+    event: &transfer_event::Model,
+    ends_on: Option<chrono::NaiveDate>,
+) -> Result<membership::Model, AppError> {
     Ok(membership::ActiveModel {
+        ends_on: Set(ends_on),
         member_id: Set(event.member_id),
         organization_id: Set(event.to_organization_id),
         kind: Set(event.kind),

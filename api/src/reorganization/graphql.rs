@@ -50,7 +50,12 @@ impl ReorganizationMutation {
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
+        let moved: Vec<i64> = done.transfers.iter().map(|e| e.member_id).collect();
+        let held = crate::holds::service::held_among(db(ctx)?, &moved)
+            .await
+            .map_err(|e| e.extend())?;
         Ok(DissolutionResult {
+            moved_under_hold: held.into_iter().map(|id| ID(id.to_string())).collect(),
             organization: Organization::seen_by(&caller.principal, done.organization),
             transfers: done
                 .transfers
@@ -93,4 +98,7 @@ pub struct DissolutionResult {
     organization: Organization,
     /// One DISSOLUTION event per membership moved or ended, by member.
     transfers: Vec<TransferEvent>,
+    /// Members moved although under a hold: the organization's decision,
+    /// not the member's, so a hold does not stop a dissolution. Their holds stay open.
+    moved_under_hold: Vec<ID>,
 }

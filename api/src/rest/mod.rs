@@ -28,6 +28,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(actix_web::middleware::from_fn(storable::refuse_nul))
                 .configure(crate::transfers::rest::configure)
                 .configure(crate::members::rest::configure)
+                .configure(crate::letters::rest::configure)
                 .service(
                     methods::resource("/openapi.json", "GET, HEAD")
                         .route(methods::get().to(openapi)),

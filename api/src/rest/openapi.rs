@@ -19,6 +19,10 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
         crate::transfers::rest::feed,
         crate::members::rest::membership,
         crate::members::rest::active_members,
+        crate::letters::rest::issue_letter,
+        crate::letters::rest::receive_letter,
+        crate::letters::rest::cancel_letter,
+        crate::letters::rest::list_letters,
     ),
     components(schemas(crate::error::Problem, crate::error::ErrorCode)),
     modifiers(&BearerAuth, &ProblemResponses)

@@ -39,6 +39,21 @@ pub enum TransferReason {
     Death,
 }
 
+/// Which step of a move an event records.
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "entity::enums::EventPhase")]
+pub enum TransferPhase {
+    /// A move done in one step: a transfer, an admission, a dissolution, a removal.
+    Completed,
+    /// An introduction letter was issued: the member left `from` for `to`
+    /// (the receiving committee) and, for an OFFICIAL letter, is in transit.
+    Departed,
+    /// The letter was received: the member joined `to`.
+    Arrived,
+    /// The letter was cancelled: the member returned to `to`.
+    Returned,
+}
+
 /// One applied change of a member's cell, in the ordered change feed.
 pub struct TransferEvent(Visible<transfer_event::Model>);
 
@@ -111,6 +126,17 @@ impl TransferEvent {
     /// The submitting token's subject.
     async fn submitted_by(&self) -> &str {
         &self.0.submitter
+    }
+
+    /// COMPLETED for a move in one step; a letter's steps are DEPARTED,
+    /// then ARRIVED or RETURNED.
+    async fn phase(&self) -> TransferPhase {
+        self.0.phase.into()
+    }
+
+    /// The introduction letter this event is a step of.
+    async fn letter_id(&self) -> Option<ID> {
+        self.0.letter_id.map(|id| ID(id.to_string()))
     }
 }
 
@@ -243,6 +269,10 @@ pub struct TransferInput {
     decision_ref: Option<String>,
     /// Default: now.
     effective_at: Option<Instant>,
+    /// TEMPORARY transfers: the day the activity ends (at most 1 year for
+    /// WORK or RESIDENCE, 2 for STUDY, from effectiveAt); give purpose with it.
+    ends_on: Option<crate::graphql::scalars::Date>,
+    purpose: Option<crate::members::graphql::TemporaryPurpose>,
 }
 
 impl From<TransferInput> for TransferRequest {
@@ -263,8 +293,18 @@ impl From<TransferInput> for TransferRequest {
             effective_at: input
                 .effective_at
                 .map(|at| crate::clock::truncate(at.into())),
+            ends_on: input.ends_on.map(|day| day.0),
+            purpose: input.purpose.map(Into::into),
+            rules: Default::default(),
         }
     }
+}
+
+/// A transfer with the configured clocks of temporary activity.
+fn request(ctx: &Context<'_>, input: TransferInput) -> TransferRequest {
+    let mut request = TransferRequest::from(input);
+    request.rules = crate::graphql::letter_rules(ctx);
+    request
 }
 
 #[derive(Default)]
@@ -278,7 +318,7 @@ impl TransferMutation {
         ctx: &Context<'_>,
         input: TransferInput,
     ) -> async_graphql::Result<TransferResult> {
-        let item = service::submit_item(db(ctx)?, caller(ctx)?, input.into())
+        let item = service::submit_item(db(ctx)?, caller(ctx)?, request(ctx, input))
             .await
             .map_err(|e| e.extend())?;
         crate::graphql::after_write(ctx);
@@ -291,7 +331,10 @@ impl TransferMutation {
         ctx: &Context<'_>,
         inputs: Vec<TransferInput>,
     ) -> async_graphql::Result<Vec<TransferResult>> {
-        let requests = inputs.into_iter().map(Into::into).collect();
+        let requests = inputs
+            .into_iter()
+            .map(|input| request(ctx, input))
+            .collect();
         let items = service::submit_batch(db(ctx)?, caller(ctx)?, requests)
             .await
             .map_err(|e| e.extend())?;

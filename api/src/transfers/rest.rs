@@ -69,6 +69,9 @@ impl From<TransferEventInput> for TransferRequest {
             reason: input.reason,
             decision_ref: input.decision_ref,
             effective_at: input.effective_at.map(crate::clock::truncate),
+            ends_on: None,
+            purpose: None,
+            rules: Default::default(),
         }
     }
 }
@@ -215,6 +218,13 @@ pub struct FeedEvent {
     pub effective_at: DateTime<Utc>,
     pub recorded_at: DateTime<Utc>,
     pub submitted_by: String,
+    /// COMPLETED for a move in one step; an introduction letter's steps are
+    /// DEPARTED (issued: an OFFICIAL letter's member is in transit), then
+    /// ARRIVED (received) or RETURNED (cancelled).
+    #[schema(example = "COMPLETED")]
+    pub phase: String,
+    /// The introduction letter this event is a step of.
+    pub letter_id: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -274,6 +284,8 @@ pub async fn feed(
             effective_at: entry.event.effective_at,
             recorded_at: entry.event.recorded_at,
             submitted_by: entry.event.submitter,
+            phase: entry.event.phase.to_value(),
+            letter_id: entry.event.letter_id,
         })
         .collect();
     Ok(HttpResponse::Ok().json(FeedPage {

@@ -13,7 +13,7 @@ use crate::auth::{Ctx, Permission};
 use crate::domain::{DecisionRef, ExternalId, OrganizationCode, has_left_the_party};
 use crate::error::{AppError, ErrorOwner};
 use crate::members::lookup::{self as members, MemberLookup, MemberRef};
-use crate::memberships::record::{self, NewEvent, close_membership, open_membership, record_event};
+use crate::memberships::record::{self, NewEvent, close_membership, record_event};
 use crate::organizations::service::{self as organizations, Lookup};
 use crate::unit_of_work::{self, Done, Mutation};
 
@@ -29,6 +29,11 @@ pub struct TransferRequest {
     pub reason: TransferReason,
     pub decision_ref: Option<String>,
     pub effective_at: Option<DateTime<Utc>>,
+    /// TEMPORARY activity: the day it ends and what it is for (both or neither).
+    pub ends_on: Option<chrono::NaiveDate>,
+    pub purpose: Option<entity::enums::TemporaryPurpose>,
+    /// How long temporary activity may last.
+    pub rules: crate::config::LetterRules,
 }
 
 /// What happened to one transfer.
@@ -102,7 +107,7 @@ fn request_hash(request: &TransferRequest) -> String {
         }
         None => serde_json::Value::Null,
     };
-    let canonical = serde_json::json!([
+    let mut canonical = serde_json::json!([
         "transfer",
         member,
         request.from_code,
@@ -114,6 +119,12 @@ fn request_hash(request: &TransferRequest) -> String {
             .effective_at
             .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)),
     ]);
+    // Only when given, so requests from before end dates hash as they did.
+    if request.ends_on.is_some() || request.purpose.is_some() {
+        if let Some(items) = canonical.as_array_mut() {
+            items.push(serde_json::json!([request.ends_on, request.purpose]));
+        }
+    }
     record::request_hash(&canonical)
 }
 
@@ -150,6 +161,24 @@ fn validate(request: &TransferRequest, now: DateTime<Utc>) -> Result<(), AppErro
         DecisionRef::parse("decisionRef", decision)?;
     }
     crate::clock::not_in_future("effectiveAt", request.effective_at, now)?;
+    // A TEMPORARY transfer may carry its end (a RETURN ends one and carries none).
+    let carries_end = request.ends_on.is_some() || request.purpose.is_some();
+    if carries_end {
+        if request.kind != MembershipKind::Temporary || request.reason == TransferReason::Return {
+            return Err(AppError::invalid(
+                "endsOn",
+                "endsOn and purpose go with a TEMPORARY transfer other than RETURN",
+            ));
+        }
+        let starts = request.effective_at.unwrap_or(now).date_naive();
+        crate::memberships::temporary::check_temporary(
+            request.kind,
+            starts,
+            request.ends_on,
+            request.purpose,
+            &request.rules,
+        )?;
+    }
     Ok(())
 }
 
@@ -299,6 +328,16 @@ async fn apply(
         let status = member.status.to_value();
         return Err(AppError::Conflict(format!("the member is {status}")));
     }
+    crate::holds::service::refuse_if_held(txn, member.id).await?;
+    if let Some((letter, _)) = crate::memberships::read::open_letter(txn, member.id).await? {
+        return Err(AppError::conflict_on(
+            "letter",
+            format!(
+                "the member holds open introduction letter {} (number {}): receive or cancel it first",
+                letter.id, letter.number
+            ),
+        ));
+    }
     // Under a share lock: a dissolution of the destination either waits for
     // this transfer or has already made it DISSOLVED.
     let destination =
@@ -429,7 +468,7 @@ async fn apply(
     let opens =
         !(request.kind == MembershipKind::Temporary && request.reason == TransferReason::Return);
     if opens {
-        open_membership(txn, &event).await?;
+        record::open_membership_until(txn, &event, request.ends_on).await?;
     }
     Ok(Done::new(TransferOutcome::Applied(event), destination.path))
 }
