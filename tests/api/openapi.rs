@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, token_for};
 
 /// Each operation and the statuses it can answer: the one place they are listed.
-const DECLARED: [(&str, &str, &[u16]); 4] = [
+const DECLARED: [(&str, &str, &[u16]); 8] = [
     (
         "post",
         "/api/v1/transfer-events",
@@ -26,6 +26,22 @@ const DECLARED: [(&str, &str, &[u16]); 4] = [
         "get",
         "/api/v1/organizations/{code}/members",
         &[200, 400, 401, 404, 429, 500, 503],
+    ),
+    (
+        "post",
+        "/api/v1/letters",
+        &[200, 201, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503],
+    ),
+    ("get", "/api/v1/letters", &[200, 400, 401, 429, 500, 503]),
+    (
+        "post",
+        "/api/v1/letters/{id}/receipt",
+        &[200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503],
+    ),
+    (
+        "post",
+        "/api/v1/letters/{id}/cancellation",
+        &[200, 400, 401, 403, 404, 409, 413, 415, 429, 500, 503],
     ),
 ];
 
@@ -105,8 +121,18 @@ on_both_backends! {
             problem
         };
         for (method, path, _) in DECLARED {
-            let path = path.replace("{nationalId}", "001080000001").replace("{code}", "SL.BL.R1");
-            let request = if method == "post" { app.client().post(app.url(&path)).json(&json!({"events": []})) } else { app.client().get(app.url(&path)) };
+            let path = path.replace("{nationalId}", "001080000001").replace("{code}", "SL.BL.R1").replace("{id}", "1");
+            // A body of the route's shape, so the refusal is the missing token's.
+            let body = if path.ends_with("/transfer-events") {
+                json!({"events": []})
+            } else if path.ends_with("/letters") {
+                json!({"externalId": "x", "memberId": 1, "toOrganizationCode": "SL", "number": "1", "reason": "RELOCATION"})
+            } else if path.ends_with("/receipt") {
+                json!({"cellCode": "SL.BL.R1"})
+            } else {
+                json!({})
+            };
+            let request = if method == "post" { app.client().post(app.url(&path)).json(&body) } else { app.client().get(app.url(&path)) };
             expect(request.send().await.expect("request"), 401, "no token").await;
         }
         let limit = expect(app.get_as(&admin, "/api/v1/events?limit=abc").await, 400, "limit=abc").await;

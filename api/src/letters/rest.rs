@@ -19,7 +19,6 @@ use crate::error::AppError;
 use crate::members::lookup::{self as members, MemberIdentity, MemberRef};
 use crate::page::Page;
 use crate::state::AppState;
-use sea_orm::ActiveEnum as _;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -46,14 +45,14 @@ pub struct IssueLetterBody {
     pub member_id: Option<i64>,
     pub member_national_id: Option<String>,
     /// OFFICIAL (default) or TEMPORARY.
-    #[schema(value_type = Option<String>, example = "OFFICIAL")]
+    #[schema(value_type = Option<crate::rest::openapi::MembershipKind>, example = "OFFICIAL")]
     pub kind: Option<MembershipKind>,
     /// The receiving committee or cell, anywhere in the registry.
     pub to_organization_code: String,
     /// Unique within the issuing grassroots committee.
     pub number: String,
     /// RELOCATION, REASSIGNMENT or OTHER.
-    #[schema(value_type = String, example = "RELOCATION")]
+    #[schema(value_type = crate::rest::openapi::TransferReason, example = "RELOCATION")]
     pub reason: TransferReason,
     pub decision_ref: Option<String>,
     /// YYYY-MM.
@@ -63,7 +62,7 @@ pub struct IssueLetterBody {
     /// TEMPORARY letters: the day the activity ends.
     pub ends_on: Option<NaiveDate>,
     /// TEMPORARY letters: WORK, RESIDENCE or STUDY.
-    #[schema(value_type = Option<String>, example = "WORK")]
+    #[schema(value_type = Option<crate::rest::openapi::TemporaryPurpose>, example = "WORK")]
     pub purpose: Option<TemporaryPurpose>,
 }
 
@@ -93,26 +92,35 @@ pub struct CancellationBody {
 pub struct LetterView {
     pub id: i64,
     pub number: String,
-    pub kind: String,
-    /// OPEN, RECEIVED or CANCELLED.
-    pub status: String,
+    #[schema(value_type = crate::rest::openapi::MembershipKind)]
+    pub kind: MembershipKind,
+    #[schema(value_type = crate::rest::openapi::LetterStatus)]
+    pub status: LetterStatus,
     pub member_id: i64,
     /// Masked for roles without personal-data access.
     pub member_national_id: String,
     pub issuing_committee_code: String,
     pub from_organization_code: String,
     pub to_organization_code: String,
+    #[schema(required = true)]
     pub received_cell_code: Option<String>,
-    pub reason: String,
+    #[schema(value_type = crate::rest::openapi::TransferReason)]
+    pub reason: TransferReason,
+    #[schema(required = true)]
     pub decision_ref: Option<String>,
+    #[schema(required = true)]
     pub dues_paid_through: Option<String>,
     pub issued_on: NaiveDate,
     pub present_by: NaiveDate,
     /// Days an OPEN letter is past presentBy today.
     pub days_overdue: i64,
+    #[schema(required = true)]
     pub ends_on: Option<NaiveDate>,
-    pub purpose: Option<String>,
+    #[schema(value_type = Option<crate::rest::openapi::TemporaryPurpose>, required = true)]
+    pub purpose: Option<TemporaryPurpose>,
+    #[schema(required = true)]
     pub late_reason: Option<String>,
+    #[schema(required = true)]
     pub closed_at: Option<DateTime<Utc>>,
     pub external_id: String,
 }
@@ -163,8 +171,8 @@ async fn views(
         .map(|l| LetterView {
             id: l.id,
             number: l.number,
-            kind: l.kind.to_value(),
-            status: l.status.to_value(),
+            kind: l.kind,
+            status: l.status,
             member_id: l.member_id,
             member_national_id: people
                 .get(&l.member_id)
@@ -174,7 +182,7 @@ async fn views(
             from_organization_code: code(l.from_cell_id),
             to_organization_code: code(l.to_organization_id),
             received_cell_code: l.received_cell_id.map(code),
-            reason: l.reason.to_value(),
+            reason: l.reason,
             decision_ref: l.decision_ref,
             dues_paid_through: l.dues_paid_through,
             issued_on: l.issued_on,
@@ -185,7 +193,7 @@ async fn views(
                 0
             },
             ends_on: l.ends_on,
-            purpose: l.purpose.map(|p| p.to_value()),
+            purpose: l.purpose,
             late_reason: l.late_reason,
             closed_at: l.closed_at,
             external_id: l.external_id,
@@ -210,6 +218,7 @@ async fn one_view(
         (status = 201, description = "Issued", body = LetterView),
         (status = 200, description = "Issued before with the same externalId and content: nothing changed", body = LetterView),
         (status = 400, description = "Bad input, with the field", body = crate::error::Problem),
+        (status = 403, description = "The role may not move members (READER, AUDITOR)", body = crate::error::Problem),
         (status = 404, description = "Member not in the caller's scope, or no such destination", body = crate::error::Problem),
         (status = 409, description = "A hold, an open letter, a used number or externalId (the field names which)", body = crate::error::Problem),
     ),
@@ -217,10 +226,10 @@ async fn one_view(
 pub async fn issue_letter(
     state: web::Data<AppState>,
     caller: Ctx,
-    body: web::Json<IssueLetterBody>,
+    body: crate::rest::extract::Json<IssueLetterBody>,
 ) -> Result<HttpResponse, AppError> {
     state.rate_limits.mutation(&caller.principal.subject)?;
-    let body = body.into_inner();
+    let body = body.0;
     let request = IssueLetter {
         external_id: body.external_id,
         member: MemberRef::one_of(body.member_id, body.member_national_id),
@@ -248,6 +257,7 @@ pub async fn issue_letter(
     responses(
         (status = 200, description = "Received", body = LetterView),
         (status = 400, description = "Bad input (lateReason missing after the deadline), with the field", body = crate::error::Problem),
+        (status = 403, description = "The role may not move members (READER, AUDITOR)", body = crate::error::Problem),
         (status = 404, description = "No such letter on the caller's receiving side, or cell not in scope", body = crate::error::Problem),
         (status = 409, description = "Already received or cancelled, or a cell outside the destination", body = crate::error::Problem),
     ),
@@ -256,10 +266,10 @@ pub async fn receive_letter(
     state: web::Data<AppState>,
     caller: Ctx,
     id: web::Path<i64>,
-    body: web::Json<ReceiptBody>,
+    body: crate::rest::extract::Json<ReceiptBody>,
 ) -> Result<HttpResponse, AppError> {
     state.rate_limits.mutation(&caller.principal.subject)?;
-    let body = body.into_inner();
+    let body = body.0;
     let request = ReceiveLetter {
         letter_id: id.into_inner(),
         cell_code: body.cell_code,
@@ -275,6 +285,7 @@ pub async fn receive_letter(
     params(("id" = i64, Path, description = "The letter")),
     responses(
         (status = 200, description = "Cancelled", body = LetterView),
+        (status = 403, description = "The role may not move members (READER, AUDITOR)", body = crate::error::Problem),
         (status = 404, description = "No such letter on the caller's sending side", body = crate::error::Problem),
         (status = 409, description = "Already received or cancelled, or the cell left has ended (name returnCellCode)", body = crate::error::Problem),
     ),
@@ -283,10 +294,10 @@ pub async fn cancel_letter(
     state: web::Data<AppState>,
     caller: Ctx,
     id: web::Path<i64>,
-    body: web::Json<CancellationBody>,
+    body: crate::rest::extract::Json<CancellationBody>,
 ) -> Result<HttpResponse, AppError> {
     state.rate_limits.mutation(&caller.principal.subject)?;
-    let body = body.into_inner();
+    let body = body.0;
     let request = CancelLetter {
         letter_id: id.into_inner(),
         return_cell_code: body.return_cell_code,
@@ -303,15 +314,17 @@ pub struct LetterParams {
     /// A committee or cell code: letters leaving or reaching its subtree (default: the caller's scope).
     pub within: Option<String>,
     /// OPEN, RECEIVED or CANCELLED.
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<crate::rest::openapi::LetterStatus>)]
     pub status: Option<LetterStatus>,
     /// Only OPEN OFFICIAL letters (members in transit).
     pub in_transit: Option<bool>,
     /// Only OPEN letters past their presentBy.
     pub overdue: Option<bool>,
     /// Letters after this id.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// 1 to 500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i32>,
 }
 
@@ -325,9 +338,9 @@ pub struct LetterParams {
 pub async fn list_letters(
     state: web::Data<AppState>,
     caller: Ctx,
-    params: web::Query<LetterParams>,
+    params: crate::rest::extract::Query<LetterParams>,
 ) -> Result<HttpResponse, AppError> {
-    let params = params.into_inner();
+    let params = params.0;
     let first = crate::page::page_size(params.limit)
         .map_err(|_| AppError::invalid("limit", "must be between 1 and 500"))?;
     let filter = LetterFilter {

@@ -73,6 +73,22 @@ closed_set!(
     "Why a member moved. A submitted transfer may not use ADMISSION, REMOVAL or DEATH (the registry records those itself: the item is REJECTED with BAD_USER_INPUT); the feed shows every value."
 );
 
+closed_set!(
+    EventPhase,
+    entity::enums::EventPhase,
+    "COMPLETED: a move in one step; an introduction letter's steps are DEPARTED (issued: an OFFICIAL letter's member is in transit), then ARRIVED (received) or RETURNED (cancelled)."
+);
+closed_set!(
+    LetterStatus,
+    entity::enums::LetterStatus,
+    "OPEN until the receiving side places the member (RECEIVED) or the issuer cancels it (CANCELLED)."
+);
+closed_set!(
+    TemporaryPurpose,
+    entity::enums::TemporaryPurpose,
+    "What temporary activity is for: WORK or RESIDENCE (at most 1 year by default), STUDY (at most 2)."
+);
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {

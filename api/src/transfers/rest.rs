@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use entity::enums::{MembershipKind, TransferReason};
+use entity::enums::{EventPhase, MembershipKind, TransferReason};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -221,8 +221,8 @@ pub struct FeedEvent {
     /// COMPLETED for a move in one step; an introduction letter's steps are
     /// DEPARTED (issued: an OFFICIAL letter's member is in transit), then
     /// ARRIVED (received) or RETURNED (cancelled).
-    #[schema(example = "COMPLETED")]
-    pub phase: String,
+    #[schema(value_type = crate::rest::openapi::EventPhase)]
+    pub phase: EventPhase,
     /// The introduction letter this event is a step of.
     pub letter_id: Option<i64>,
 }
@@ -284,7 +284,7 @@ pub async fn feed(
             effective_at: entry.event.effective_at,
             recorded_at: entry.event.recorded_at,
             submitted_by: entry.event.submitter,
-            phase: entry.event.phase.to_value(),
+            phase: entry.event.phase,
             letter_id: entry.event.letter_id,
         })
         .collect();
