@@ -31,7 +31,8 @@ pub(super) fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationK
     match kind {
         ProvincialCommittee => &[],
         DistrictCommittee => &[ProvincialCommittee],
-        GrassrootsCommittee => &[DistrictCommittee],
+        // Since 2025 a commune committee sits directly under the province.
+        GrassrootsCommittee => &[DistrictCommittee, ProvincialCommittee],
         Cell => &[GrassrootsCommittee, DistrictCommittee],
     }
 }
@@ -245,7 +246,9 @@ mod tests {
         assert!(allowed_parents(Cell).contains(&GrassrootsCommittee));
         assert!(allowed_parents(Cell).contains(&DistrictCommittee));
         assert!(!allowed_parents(Cell).contains(&Cell));
-        assert_eq!(allowed_parents(GrassrootsCommittee), &[DistrictCommittee]);
+        assert!(allowed_parents(GrassrootsCommittee).contains(&DistrictCommittee));
+        assert!(allowed_parents(GrassrootsCommittee).contains(&ProvincialCommittee));
+        assert!(!allowed_parents(GrassrootsCommittee).contains(&GrassrootsCommittee));
         assert_eq!(allowed_parents(DistrictCommittee), &[ProvincialCommittee]);
         assert!(may_be_root(DistrictCommittee) && !may_be_root(Cell));
     }
