@@ -17,6 +17,7 @@ mod m20261126_000005_create_plan;
 mod m20261126_000006_create_audit_log;
 mod m20261126_000007_guard_memberships;
 mod m20261202_000008_event_member_snapshot;
+mod m20261202_000010_organization_history;
 mod sql;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_create_audit_log::Migration),
             Box::new(m20261126_000007_guard_memberships::Migration),
             Box::new(m20261202_000008_event_member_snapshot::Migration),
+            Box::new(m20261202_000010_organization_history::Migration),
         ]
     }
 }

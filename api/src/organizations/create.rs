@@ -9,6 +9,7 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
+use super::history::{self, Changed};
 use super::service::{Lookup, allowed_parents, find, may_be_root};
 use crate::auth::{Ctx, Permission};
 use crate::domain::{Name, OrganizationCode};
@@ -129,6 +130,8 @@ impl Mutation for CreateOrganization {
         let mut with_path: organization::ActiveModel = inserted.clone().into();
         with_path.path = Set(format!("{parent_path}{}/", inserted.id));
         let created = with_path.update(txn).await?;
+        let in_place_since = input.established_at.unwrap_or(now);
+        history::record(txn, Changed::Ids(&[created.id]), in_place_since).await?;
         let path = created.path.clone();
         Ok(Done::new(created, path))
     }

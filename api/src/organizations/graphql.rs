@@ -58,7 +58,14 @@ pub enum OrganizationStatus {
 /// full inside the caller's scope; reached only as the far end of a visible
 /// transfer (outside the scope), who it is and nothing under, above or
 /// inside it. Built only through the access policy.
-pub struct Organization(Sight);
+pub struct Organization(Sight, Option<Then>);
+
+/// The organization as it stood at an instant: the instant asked, and the
+/// version valid then (name, status and place in the tree then).
+pub(super) struct Then {
+    pub(super) at: DateTime<Utc>,
+    pub(super) version: entity::organization_version::Model,
+}
 
 enum Sight {
     Full(Visible<organization::Model>),
@@ -78,14 +85,33 @@ struct Identity {
 impl Organization {
     /// An organization the policy let the caller see.
     pub fn in_scope(org: Visible<organization::Model>) -> Self {
-        Self(Sight::Full(org))
+        Self(Sight::Full(org), None)
+    }
+
+    /// An organization the policy let the caller see, as it stood at `at`
+    /// (`version` is the one valid then): its fields answer about then,
+    /// and nested reads default to then.
+    pub fn in_scope_then(
+        (org, version): super::as_of::Then,
+        at: DateTime<Utc>,
+    ) -> Self {
+        debug_assert_eq!(org.id, version.organization_id);
+        Self(Sight::Full(org), Some(Then { at, version }))
+    }
+
+    /// The instant nested reads are about: the one asked, else the one this
+    /// organization is seen at; `None` for now.
+    fn instant(&self, as_of: Option<Instant>) -> Option<DateTime<Utc>> {
+        as_of
+            .map(|at| crate::clock::truncate(at.into()))
+            .or(self.1.as_ref().map(|then| then.at))
     }
 
     /// An organization as this caller may see it: in full inside the scope,
     /// its identity only outside it.
     pub fn seen_by(principal: &crate::auth::Principal, model: organization::Model) -> Self {
         match principal.seal_organization(model) {
-            Sealed::Seen(visible) => Self(Sight::Full(visible)),
+            Sealed::Seen(visible) => Self(Sight::Full(visible), None),
             Sealed::Unseen(outside) => Self(Sight::Identity(Identity {
                 id: outside.id,
                 code: outside.code,
@@ -93,7 +119,7 @@ impl Organization {
                 kind: outside.kind,
                 cell_type: outside.cell_type,
                 status: outside.status,
-            })),
+            }), None),
         }
     }
 
@@ -181,8 +207,12 @@ impl Organization {
         self.identity().code
     }
 
+    /// The name now, or as it was at the instant the organization is seen at.
     async fn name(&self) -> &str {
-        self.identity().name
+        match &self.1 {
+            Some(then) => &then.version.name,
+            None => self.identity().name,
+        }
     }
 
     async fn kind(&self) -> OrganizationKind {
@@ -194,24 +224,47 @@ impl Organization {
         self.identity().cell_type.map(Into::into)
     }
 
+    /// The status now, or as it was at the instant the organization is seen at.
     async fn status(&self) -> OrganizationStatus {
-        self.identity().status.into()
+        match &self.1 {
+            Some(then) => then.version.status.into(),
+            None => self.identity().status.into(),
+        }
     }
 
-    /// Null at the root, and above the caller's scope.
-    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
-        match self.full().and_then(|org| org.parent_id) {
+    /// Null at the root, and above the caller's scope. With asOf (or on an
+    /// organization seen as of an instant): the parent it had then.
+    async fn parent(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Instant>,
+    ) -> async_graphql::Result<Option<Organization>> {
+        let Some(org) = self.full() else {
+            return Ok(None);
+        };
+        if let Some(at) = self.instant(as_of) {
+            return super::graphql_as_of::parent_then(ctx, org.id, self.1.as_ref(), at).await;
+        }
+        match org.parent_id {
             Some(parent_id) => load_visible(ctx, parent_id).await,
             None => Ok(None),
         }
     }
 
     /// From the root down to the parent, as far as the caller's scope reaches
-    /// (empty for an organization outside it).
-    async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+    /// (empty for an organization outside it). With asOf (or on an
+    /// organization seen as of an instant): its ancestors then.
+    async fn ancestors(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Instant>,
+    ) -> async_graphql::Result<Vec<Organization>> {
         let Some(org) = self.full() else {
             return Ok(Vec::new());
         };
+        if let Some(at) = self.instant(as_of) {
+            return super::graphql_as_of::ancestors_then(ctx, org.id, self.1.as_ref(), at).await;
+        }
         let caller = caller(ctx)?;
         let mut ids = service::path_ids(&org.path);
         ids.pop();
@@ -227,12 +280,15 @@ impl Organization {
         Ok(ancestors.into_iter().map(Organization::in_scope).collect())
     }
 
-    /// Direct children in id order; empty outside the caller's scope.
+    /// Direct children in id order; empty outside the caller's scope. With
+    /// asOf (or on an organization seen as of an instant): its children
+    /// then, with `status` as it was then.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
         status: Option<OrganizationStatus>,
+        as_of: Option<Instant>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<OrganizationConnection> {
@@ -246,6 +302,17 @@ impl Organization {
                 Organization::in_scope,
             ));
         };
+        if let Some(at) = self.instant(as_of) {
+            let children =
+                super::graphql_as_of::children_then(ctx, org.id, status.map(Into::into), at).await?;
+            return Ok(connection(
+                LIST,
+                PageOf::slice(children, page, |(o, _)| o.id),
+                page.after,
+                |(o, _)| o.id,
+                |then| Organization::in_scope_then(then, at),
+            ));
+        }
         let principal = &caller(ctx)?.principal;
         let key = Children {
             parent_id: org.id,
@@ -270,8 +337,11 @@ impl Organization {
         ))
     }
 
-    /// Memberships open at asOf (default: now); with includeDescendants, in
-    /// the whole subtree. Empty for an organization outside the caller's scope.
+    /// Memberships open at asOf (default: now, or the instant the
+    /// organization is seen at); with includeDescendants, in the whole
+    /// subtree (with an instant: the subtree as it stood then, as far as the
+    /// caller's scope reaches today). Empty for an organization outside the
+    /// caller's scope.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn members(
         &self,
@@ -288,6 +358,20 @@ impl Organization {
             after.as_deref(),
         )
         .map_err(|e| e.extend())?;
+        let then = self.instant(as_of);
+        if let (Some(org), Some(at), Some(true)) = (self.full(), then, include_descendants) {
+            let found =
+                super::graphql_as_of::members_then(ctx, org.id, kind.map(Into::into), at, page)
+                    .await?;
+            return Ok(connection(
+                crate::members::graphql::MEMBERSHIP_LIST,
+                found,
+                page.after,
+                |m| m.id,
+                Membership::new,
+            ));
+        }
+        let as_of = then.map(Instant).or(as_of);
         let found = if let Some(org) = self.full() {
             // Through the loader: a list of organizations pages all their members at once.
             let key = crate::graphql::loaders::MembersPage {
@@ -319,8 +403,11 @@ impl Organization {
         ))
     }
 
-    /// OFFICIAL memberships open at asOf (default: now); with includeDescendants,
-    /// in the whole subtree. 0 for an organization outside the caller's scope.
+    /// OFFICIAL memberships open at asOf (default: now, or the instant the
+    /// organization is seen at); with includeDescendants, in the whole
+    /// subtree (with an instant: the subtree as it stood then, as far as the
+    /// caller's scope reaches today). 0 for an organization outside the
+    /// caller's scope.
     async fn member_count(
         &self,
         ctx: &Context<'_>,
@@ -330,6 +417,11 @@ impl Organization {
         let Some(org) = self.full() else {
             return Ok(0);
         };
+        let then = self.instant(as_of);
+        if let (Some(at), Some(true)) = (then, include_descendants) {
+            return super::graphql_as_of::member_count_then(ctx, org.id, at).await;
+        }
+        let as_of = then.map(Instant).or(as_of);
         // Through the loader: a page of organizations counts in one statement.
         let key = crate::graphql::loaders::MemberCount {
             organization_id: org.id,
@@ -376,12 +468,16 @@ pub struct OrganizationQuery;
 
 #[Object]
 impl OrganizationQuery {
-    /// One organization by id or code; null if absent or outside the caller's scope.
+    /// One organization by id or code; null if absent or outside the caller's
+    /// scope. With asOf: as it stood then (its name, status, parent and
+    /// children then, and nested reads default to then), also when it has
+    /// ended since; null if it was not yet established then.
     async fn organization(
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
         code: Option<String>,
+        as_of: Option<Instant>,
     ) -> async_graphql::Result<Option<Organization>> {
         let lookup = match (id, code) {
             (Some(id), None) => match parse_id(&id) {
@@ -395,6 +491,12 @@ impl OrganizationQuery {
                 );
             }
         };
+        if let Some(at) = as_of.map(|at| crate::clock::truncate(at.into())) {
+            let found = super::as_of::find_at(db(ctx)?, caller(ctx)?, lookup, at)
+                .await
+                .map_err(|e| e.extend())?;
+            return Ok(found.map(|then| Organization::in_scope_then(then, at)));
+        }
         let found = service::find(db(ctx)?, caller(ctx)?, lookup)
             .await
             .map_err(|e| e.extend())?;
@@ -402,7 +504,10 @@ impl OrganizationQuery {
     }
 
     /// Organizations in the caller's scope (or the subtree `within`, itself
-    /// included), in id order.
+    /// included), in id order. With asOf: the organizations that stood then
+    /// (in `within`'s subtree as it stood then), as they were then, as far as
+    /// the caller's scope reaches today; `status` and `nameContains` match
+    /// them as they were then.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn organizations(
@@ -413,6 +518,7 @@ impl OrganizationQuery {
         cell_type: Option<CellType>,
         status: Option<OrganizationStatus>,
         name_contains: Option<String>,
+        as_of: Option<Instant>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<OrganizationConnection> {
@@ -424,6 +530,18 @@ impl OrganizationQuery {
             status: status.map(Into::into),
             name_contains,
         };
+        if let Some(at) = as_of.map(|at| crate::clock::truncate(at.into())) {
+            let found = super::as_of::list(db(ctx)?, caller(ctx)?, filter, at, page)
+                .await
+                .map_err(|e| e.extend())?;
+            return Ok(connection(
+                LIST,
+                found,
+                page.after,
+                |(o, _)| o.id,
+                |then| Organization::in_scope_then(then, at),
+            ));
+        }
         let found = service::list(db(ctx)?, caller(ctx)?, filter, page)
             .await
             .map_err(|e| e.extend())?;

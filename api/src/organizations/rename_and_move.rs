@@ -10,6 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::history::{self, Changed};
 use super::service::{Lookup, allowed_parents, find, find_any};
 use crate::auth::{Ctx, Permission};
 use crate::domain::{Name, OrganizationCode};
@@ -56,8 +57,11 @@ impl Mutation for Rename {
         let path = org.path.clone();
         let mut renamed: organization::ActiveModel = org.into_inner().into();
         renamed.name = Set(name);
-        renamed.updated_at = Set(crate::clock::now());
-        Ok(Done::new(renamed.update(txn).await?, path))
+        let now = crate::clock::now();
+        renamed.updated_at = Set(now);
+        let renamed = renamed.update(txn).await?;
+        history::record(txn, Changed::Ids(&[renamed.id]), now).await?;
+        Ok(Done::new(renamed, path))
     }
 }
 
@@ -178,6 +182,7 @@ impl Mutation for Move {
         let mut moved: organization::ActiveModel = find_any(txn, org.id).await?.into();
         moved.parent_id = Set(Some(parent.id));
         let moved = moved.update(txn).await?;
+        history::record(txn, Changed::Subtree(&subtree_range(&new_path)), now).await?;
         Ok(Done::new(moved, new_path))
     }
 }

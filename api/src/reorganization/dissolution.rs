@@ -12,6 +12,7 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
 use crate::domain::{DecisionRef, OrganizationCode};
 use crate::error::{AppError, Fault};
 use crate::members::lookup::MemberRef;
+use crate::organizations::history::{self, Changed};
 
 /// Most explicit destinations in one dissolution (a cell rarely has more
 /// than a few hundred members).
@@ -113,5 +114,7 @@ pub(super) async fn mark_dissolved<C: ConnectionTrait>(
     dissolved.dissolved_at = Set(Some(at));
     dissolved.dissolution_decision = Set(Some(decision_ref.to_owned()));
     dissolved.updated_at = Set(now);
-    Ok(dissolved.update(conn).await?)
+    let dissolved = dissolved.update(conn).await?;
+    history::record(conn, Changed::Ids(&[dissolved.id]), at).await?;
+    Ok(dissolved)
 }
