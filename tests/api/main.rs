@@ -16,6 +16,7 @@ mod dissolution;
 mod graceful_stop;
 mod graphql_endpoint;
 mod health;
+mod history;
 mod invariants;
 mod logs;
 mod members;
