@@ -49,7 +49,10 @@ impl MigrationTrait for Migration {
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_organization_version_organization")
-                            .from(OrganizationVersion::Table, OrganizationVersion::OrganizationId)
+                            .from(
+                                OrganizationVersion::Table,
+                                OrganizationVersion::OrganizationId,
+                            )
                             .to(Organization::Table, Organization::Id)
                             .on_delete(ForeignKeyAction::Restrict),
                     )
@@ -82,7 +85,10 @@ impl MigrationTrait for Migration {
             // "The children of X as of T".
             (
                 "ix_organization_version_parent",
-                [OrganizationVersion::ParentId, OrganizationVersion::ValidFrom],
+                [
+                    OrganizationVersion::ParentId,
+                    OrganizationVersion::ValidFrom,
+                ],
                 false,
             ),
         ] {

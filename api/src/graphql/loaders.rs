@@ -15,9 +15,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::policy::SubtreeThen;
 use crate::error::AppError;
-use crate::organizations::as_of;
 use crate::members::lookup as members;
 use crate::memberships::read as memberships;
+use crate::organizations::as_of;
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
 use crate::transfers::feed as transfers;
@@ -388,7 +388,13 @@ impl Loader<VersionAt> for Batch {
                 .await
                 .map_err(Arc::new)?
             {
-                loaded.insert(VersionAt { organization_id: id, at }, version);
+                loaded.insert(
+                    VersionAt {
+                        organization_id: id,
+                        at,
+                    },
+                    version,
+                );
             }
         }
         Ok(loaded)
@@ -409,7 +415,11 @@ impl Loader<ChildrenAt> for Batch {
                 .await
                 .map_err(Arc::new)?;
             for parent_id in parents {
-                let key = ChildrenAt { parent_id, at, status };
+                let key = ChildrenAt {
+                    parent_id,
+                    at,
+                    status,
+                };
                 loaded.insert(key, found.remove(&parent_id).unwrap_or_default());
             }
         }
@@ -454,7 +464,9 @@ impl Loader<MembersPageThen> for Batch {
         keys: &[MembersPageThen],
     ) -> Loaded<MembersPageThen, PageOf<membership::Model>> {
         let mut loaded = HashMap::new();
-        let groups = grouped(keys, |k| ((k.subtree.clone(), k.kind, k.page), k.organization_id));
+        let groups = grouped(keys, |k| {
+            ((k.subtree.clone(), k.kind, k.page), k.organization_id)
+        });
         for ((subtree, kind, page), ids) in groups {
             let mut pages = as_of::membership_pages_then(&self.db, &ids, &subtree, kind, page)
                 .await

@@ -100,6 +100,7 @@ impl MemberQuery {
     /// (the tree remembers moves and merges), as far as the caller's scope
     /// reaches today.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn members(
         &self,
         ctx: &Context<'_>,

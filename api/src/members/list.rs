@@ -88,8 +88,8 @@ async fn placed_then<C: ConnectionTrait>(
     else {
         return Ok(PageOf::empty());
     };
-    let mut query =
-        member::Entity::find().filter(member::Column::Id.in_subquery(as_of::members_placed_then(&subtree)));
+    let mut query = member::Entity::find()
+        .filter(member::Column::Id.in_subquery(as_of::members_placed_then(&subtree)));
     if let Some(status) = filter.status {
         query = query.filter(member::Column::Status.eq(status));
     }

@@ -176,7 +176,9 @@ pub async fn list<C: ConnectionTrait>(
         .collect();
     // The query kept to the caller's scope; the seal checks each row again.
     Ok(found.filter_map(|then| {
-        let org = ctx.principal.organization(now.remove(&then.organization_id)?)?;
+        let org = ctx
+            .principal
+            .organization(now.remove(&then.organization_id)?)?;
         Some((org, then))
     }))
 }
@@ -349,16 +351,26 @@ fn latest_official_in(range: &(String, String)) -> sea_orm::sea_query::SelectSta
         .expr(Expr::val(1))
         .from_as(membership::Entity, later.clone())
         .and_where(
-            col(&later, membership::Column::MemberId).equals((ms.clone(), membership::Column::MemberId)),
+            col(&later, membership::Column::MemberId)
+                .equals((ms.clone(), membership::Column::MemberId)),
         )
         .and_where(col(&later, membership::Column::Kind).eq(official()))
         .cond_where(
             Condition::any()
-                .add(col(&later, membership::Column::StartedAt).gt(col(&ms, membership::Column::StartedAt)))
+                .add(
+                    col(&later, membership::Column::StartedAt)
+                        .gt(col(&ms, membership::Column::StartedAt)),
+                )
                 .add(
                     Condition::all()
-                        .add(col(&later, membership::Column::StartedAt).eq(col(&ms, membership::Column::StartedAt)))
-                        .add(col(&later, membership::Column::Id).gt(col(&ms, membership::Column::Id))),
+                        .add(
+                            col(&later, membership::Column::StartedAt)
+                                .eq(col(&ms, membership::Column::StartedAt)),
+                        )
+                        .add(
+                            col(&later, membership::Column::Id)
+                                .gt(col(&ms, membership::Column::Id)),
+                        ),
                 ),
         )
         .to_owned();
@@ -373,8 +385,10 @@ fn latest_official_in(range: &(String, String)) -> sea_orm::sea_query::SelectSta
                 .equals((ms.clone(), membership::Column::OrganizationId)),
         )
         .and_where(col(&ms, membership::Column::Kind).eq(official()))
-        .cond_where(path_in(Expr::col((cell, organization::Column::Path)), range))
+        .cond_where(path_in(
+            Expr::col((cell, organization::Column::Path)),
+            range,
+        ))
         .and_where(Expr::exists(newer).not())
         .to_owned()
 }
-

@@ -91,10 +91,7 @@ impl Organization {
     /// An organization the policy let the caller see, as it stood at `at`
     /// (`version` is the one valid then): its fields answer about then,
     /// and nested reads default to then.
-    pub fn in_scope_then(
-        (org, version): super::as_of::Then,
-        at: DateTime<Utc>,
-    ) -> Self {
+    pub fn in_scope_then((org, version): super::as_of::Then, at: DateTime<Utc>) -> Self {
         debug_assert_eq!(org.id, version.organization_id);
         Self(Sight::Full(org), Some(Then { at, version }))
     }
@@ -112,14 +109,17 @@ impl Organization {
     pub fn seen_by(principal: &crate::auth::Principal, model: organization::Model) -> Self {
         match principal.seal_organization(model) {
             Sealed::Seen(visible) => Self(Sight::Full(visible), None),
-            Sealed::Unseen(outside) => Self(Sight::Identity(Identity {
-                id: outside.id,
-                code: outside.code,
-                name: outside.name,
-                kind: outside.kind,
-                cell_type: outside.cell_type,
-                status: outside.status,
-            }), None),
+            Sealed::Unseen(outside) => Self(
+                Sight::Identity(Identity {
+                    id: outside.id,
+                    code: outside.code,
+                    name: outside.name,
+                    kind: outside.kind,
+                    cell_type: outside.cell_type,
+                    status: outside.status,
+                }),
+                None,
+            ),
         }
     }
 
@@ -304,7 +304,8 @@ impl Organization {
         };
         if let Some(at) = self.instant(as_of) {
             let children =
-                super::graphql_as_of::children_then(ctx, org.id, status.map(Into::into), at).await?;
+                super::graphql_as_of::children_then(ctx, org.id, status.map(Into::into), at)
+                    .await?;
             return Ok(connection(
                 LIST,
                 PageOf::slice(children, page, |(o, _)| o.id),

@@ -39,7 +39,7 @@ pub async fn record<C: ConnectionTrait>(
     changed: Changed<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    let of_changed = changed.holds(Expr::col(version::Column::OrganizationId).into());
+    let of_changed = changed.holds(Expr::col(version::Column::OrganizationId));
     version::Entity::update_many()
         .col_expr(version::Column::ValidTo, Expr::value(at))
         .filter(version::Column::ValidTo.is_null())
@@ -65,11 +65,17 @@ pub async fn record<C: ConnectionTrait>(
         )
     };
     version::Entity::update_many()
-        .col_expr(version::Column::ParentId, current(organization::Column::ParentId))
+        .col_expr(
+            version::Column::ParentId,
+            current(organization::Column::ParentId),
+        )
         .col_expr(version::Column::Path, current(organization::Column::Path))
         .col_expr(version::Column::Depth, current(organization::Column::Depth))
         .col_expr(version::Column::Name, current(organization::Column::Name))
-        .col_expr(version::Column::Status, current(organization::Column::Status))
+        .col_expr(
+            version::Column::Status,
+            current(organization::Column::Status),
+        )
         .filter(version::Column::ValidTo.is_null())
         .filter(of_changed)
         .exec(conn)
@@ -95,7 +101,7 @@ pub async fn record<C: ConnectionTrait>(
             (organization::Entity, organization::Column::Status),
         ])
         .from(organization::Entity)
-        .and_where(changed.holds(Expr::col((organization::Entity, organization::Column::Id)).into()))
+        .and_where(changed.holds(Expr::col((organization::Entity, organization::Column::Id))))
         .and_where(Expr::exists(open_version).not())
         .to_owned();
     let insert = Query::insert()

@@ -3,8 +3,8 @@
 
 pub mod as_of;
 pub mod create;
-pub mod history;
 pub mod graphql;
 mod graphql_as_of;
+pub mod history;
 pub mod rename_and_move;
 pub mod service;
