@@ -10,6 +10,7 @@ pub mod enums;
 pub mod member;
 pub mod membership;
 pub mod organization;
+pub mod organization_succession;
 pub mod organization_version;
 pub mod plan;
 pub mod plan_target_cell_type;

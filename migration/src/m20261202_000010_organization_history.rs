@@ -5,6 +5,12 @@
 //! before this migration get their history from their current state: in
 //! place since they were established (or, without a date, created), and,
 //! if dissolved, ended from then on.
+//!
+//! Merges and splits: `organization.ended_as` says how an ended organization
+//! ended (MERGED or SPLIT; null for a plain dissolution: `status` stays
+//! DISSOLVED for every ended organization, so the guards of the earlier
+//! migrations keep holding), and `organization_succession` leads from each
+//! ended organization to those that took over.
 
 use sea_orm_migration::sea_orm::DbBackend;
 use sea_orm_migration::{prelude::*, schema::*};
@@ -20,6 +26,74 @@ pub const STATUSES: &[&str] = &["ACTIVE", "DISSOLVED", "MERGED", "SPLIT"];
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organization::Table)
+                    .add_column(
+                        ColumnDef::new(EndedAs::EndedAs)
+                            .string_len(32)
+                            .null()
+                            .check(one_of(EndedAs::EndedAs, &["MERGED", "SPLIT"])),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(OrganizationSuccession::Table)
+                    .col(big_pk_auto(OrganizationSuccession::Id))
+                    .col(big_integer(OrganizationSuccession::PredecessorId))
+                    .col(big_integer(OrganizationSuccession::SuccessorId))
+                    .col(timestamp_with_time_zone(
+                        OrganizationSuccession::EffectiveAt,
+                    ))
+                    .col(string_len(OrganizationSuccession::DecisionRef, 255))
+                    .check(Expr::cust("predecessor_id <> successor_id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_organization_succession_predecessor")
+                            .from(
+                                OrganizationSuccession::Table,
+                                OrganizationSuccession::PredecessorId,
+                            )
+                            .to(Organization::Table, Organization::Id)
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_organization_succession_successor")
+                            .from(
+                                OrganizationSuccession::Table,
+                                OrganizationSuccession::SuccessorId,
+                            )
+                            .to(Organization::Table, Organization::Id)
+                            .on_delete(ForeignKeyAction::Restrict),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_organization_succession")
+                    .table(OrganizationSuccession::Table)
+                    .col(OrganizationSuccession::PredecessorId)
+                    .col(OrganizationSuccession::SuccessorId)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_organization_succession_successor")
+                    .table(OrganizationSuccession::Table)
+                    .col(OrganizationSuccession::SuccessorId)
+                    .to_owned(),
+            )
+            .await?;
         let mut path = string_len(OrganizationVersion::Path, 1024);
         if manager.get_database_backend() == DbBackend::Postgres {
             // Byte order, as organization.path: a subtree is the range [path, path + 1).
@@ -136,6 +210,22 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
             .drop_table(Table::drop().table(OrganizationVersion::Table).to_owned())
+            .await?;
+        manager
+            .drop_table(
+                Table::drop()
+                    .table(OrganizationSuccession::Table)
+                    .to_owned(),
+            )
+            .await?;
+        // Merged and split organizations stay ended, as plain dissolutions.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Organization::Table)
+                    .drop_column(EndedAs::EndedAs)
+                    .to_owned(),
+            )
             .await
     }
 }
@@ -152,4 +242,19 @@ pub enum OrganizationVersion {
     Depth,
     Name,
     Status,
+}
+
+#[derive(DeriveIden)]
+enum EndedAs {
+    EndedAs,
+}
+
+#[derive(DeriveIden)]
+pub enum OrganizationSuccession {
+    Table,
+    Id,
+    PredecessorId,
+    SuccessorId,
+    EffectiveAt,
+    DecisionRef,
 }

@@ -20,6 +20,7 @@ mod history;
 mod invariants;
 mod logs;
 mod members;
+mod merge;
 mod metrics;
 mod migrations;
 mod nested_scope;

@@ -222,6 +222,7 @@ mod tests {
             established_at: None,
             dissolved_at: None,
             dissolution_decision: None,
+            ended_as: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -55,6 +55,7 @@ pub fn forget_all(loaders: &Loaders) {
     loaders.clear::<ChildrenAt>();
     loaders.clear::<MemberCountThen>();
     loaders.clear::<MembersPageThen>();
+    loaders.clear::<Succession>();
 }
 
 /// A loader failure as a GraphQL error with its code.
@@ -157,6 +158,14 @@ pub struct MembersPageThen {
     pub subtree: SubtreeThen,
     pub kind: Option<MembershipKind>,
     pub page: Page,
+}
+
+/// The organizations one ended into (`predecessors: false`) or those that
+/// ended into it (`predecessors: true`), by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Succession {
+    pub organization_id: i64,
+    pub predecessors: bool,
 }
 
 type Loaded<K, V> = Result<HashMap<K, V>, Arc<AppError>>;
@@ -480,6 +489,29 @@ impl Loader<MembersPageThen> for Batch {
                     page,
                 };
                 loaded.insert(key, found);
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<Succession> for Batch {
+    type Value = Vec<i64>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Succession]) -> Loaded<Succession, Vec<i64>> {
+        let mut loaded = HashMap::new();
+        for (predecessors, ids) in grouped(keys, |k| (k.predecessors, k.organization_id)) {
+            let mut found =
+                crate::reorganization::succession::succession_of(&self.db, &ids, predecessors)
+                    .await
+                    .map_err(Arc::new)?;
+            for organization_id in ids {
+                let key = Succession {
+                    organization_id,
+                    predecessors,
+                };
+                loaded.insert(key, found.remove(&organization_id).unwrap_or_default());
             }
         }
         Ok(loaded)

@@ -52,6 +52,10 @@ pub enum CellType {
 pub enum OrganizationStatus {
     Active,
     Dissolved,
+    /// Ended by `mergeOrganizations`: `successor` took over.
+    Merged,
+    /// Ended by `splitOrganization`: `successors` took over.
+    Split,
 }
 
 /// A committee or a cell of the party tree, as the caller may see it: in
@@ -111,12 +115,12 @@ impl Organization {
             Sealed::Seen(visible) => Self(Sight::Full(visible), None),
             Sealed::Unseen(outside) => Self(
                 Sight::Identity(Identity {
+                    status: outside.shown_status(),
                     id: outside.id,
                     code: outside.code,
                     name: outside.name,
                     kind: outside.kind,
                     cell_type: outside.cell_type,
-                    status: outside.status,
                 }),
                 None,
             ),
@@ -140,7 +144,7 @@ impl Organization {
                 name: &org.name,
                 kind: org.kind,
                 cell_type: org.cell_type,
-                status: org.status,
+                status: org.shown_status(),
             },
             Sight::Identity(identity) => IdentityRef {
                 id: identity.id,
@@ -151,6 +155,34 @@ impl Organization {
                 status: identity.status,
             },
         }
+    }
+}
+
+impl Organization {
+    /// Successors or predecessors, those the caller sees, in id order.
+    async fn succession(
+        &self,
+        ctx: &Context<'_>,
+        predecessors: bool,
+    ) -> async_graphql::Result<Vec<Organization>> {
+        let Some(org) = self.full() else {
+            return Ok(Vec::new());
+        };
+        let ids = loaders(ctx)?
+            .load_one(crate::graphql::loaders::Succession {
+                organization_id: org.id,
+                predecessors,
+            })
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        for id in ids {
+            if let Some(visible) = load_visible(ctx, id).await? {
+                found.push(visible);
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -435,6 +467,30 @@ impl Organization {
             .map_err(crate::graphql::loaders::loader_error)?
             .unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    /// The organization this one merged into (MERGED); null otherwise, and
+    /// outside the caller's scope.
+    async fn successor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        if self
+            .full()
+            .is_none_or(|org| org.ended_as != Some(entity::enums::OrganizationStatus::Merged))
+        {
+            return Ok(None);
+        }
+        Ok(self.succession(ctx, false).await?.into_iter().next())
+    }
+
+    /// The organizations that took over when this one ended by a merge or a
+    /// split, in id order, as far as the caller's scope reaches.
+    async fn successors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+        self.succession(ctx, false).await
+    }
+
+    /// The organizations that ended into this one by a merge or a split, in
+    /// id order, as far as the caller's scope reaches.
+    async fn predecessors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+        self.succession(ctx, true).await
     }
 
     /// Null outside the caller's scope.

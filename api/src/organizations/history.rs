@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{organization, organization_version as version};
-use sea_orm::sea_query::{Expr, ExprTrait, Query, QueryStatementBuilder, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::error::AppError;
@@ -74,7 +74,10 @@ pub async fn record<C: ConnectionTrait>(
         .col_expr(version::Column::Name, current(organization::Column::Name))
         .col_expr(
             version::Column::Status,
-            current(organization::Column::Status),
+            shown_status(
+                current(organization::Column::EndedAs),
+                current(organization::Column::Status),
+            ),
         )
         .filter(version::Column::ValidTo.is_null())
         .filter(of_changed)
@@ -98,8 +101,11 @@ pub async fn record<C: ConnectionTrait>(
             (organization::Entity, organization::Column::Path),
             (organization::Entity, organization::Column::Depth),
             (organization::Entity, organization::Column::Name),
-            (organization::Entity, organization::Column::Status),
         ])
+        .expr(shown_status(
+            Expr::col((organization::Entity, organization::Column::EndedAs)),
+            Expr::col((organization::Entity, organization::Column::Status)),
+        ))
         .from(organization::Entity)
         .and_where(changed.holds(Expr::col((organization::Entity, organization::Column::Id))))
         .and_where(Expr::exists(open_version).not())
@@ -120,4 +126,9 @@ pub async fn record<C: ConnectionTrait>(
         .to_owned();
     conn.execute(&insert).await?;
     Ok(())
+}
+
+/// The status callers see (`organization::Model::shown_status`), in SQL.
+fn shown_status(ended_as: SimpleExpr, status: SimpleExpr) -> SimpleExpr {
+    Func::coalesce([ended_as, status]).into()
 }

@@ -19,12 +19,14 @@ use crate::organizations::history::{self, Changed};
 pub const MAX_DESTINATIONS: usize = 5_000;
 
 /// Where members without an explicit destination go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Routing {
     /// Every official member must be given a destination.
     Explicit,
     /// Members without a destination go to their residence cell.
     ByResidence,
+    /// Members without a destination go to this cell (a merge).
+    Into(String),
 }
 
 /// One explicit destination.
