@@ -24,6 +24,7 @@ pub mod plans;
 pub mod reorganization;
 pub mod rest;
 pub mod seed;
+pub mod seed_2025;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

@@ -1,5 +1,5 @@
 //! `cellreg seed demo`: the Sông Lô district as it stood when Đề án 04 was
-//! issued. 17 grassroots committees (the town of Tam Sơn and 16 communes),
+//! issued, then its 2025 reorganization (`seed_2025`). 17 grassroots committees (the town of Tam Sơn and 16 communes),
 //! 256 cells (each commune with one AGENCY and one MILITARY cell, the rest
 //! RESIDENTIAL), members living in residential cells, and plan DA04 issued
 //! 2017-08-01 targeting AGENCY and MILITARY cells.
@@ -375,6 +375,7 @@ pub async fn demo(
     )
     .await
     .map_err(step("cannot create plan DA04"))?;
+    crate::seed_2025::reorganize(db, &ctx, &mut progress).await?;
     Ok(Seeded::Built {
         communes: COMMUNES.len(),
         cells,
