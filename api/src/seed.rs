@@ -114,7 +114,10 @@ fn residential_cells(commune: usize) -> usize {
 }
 
 fn is_demo_code(code: &str) -> bool {
-    code == DISTRICT_CODE || code.starts_with("SL.")
+    code == DISTRICT_CODE
+        || code.starts_with("SL.")
+        || code == crate::seed_2025::PROVINCE_CODE
+        || code.starts_with("PT.")
 }
 
 /// Refuses a database holding anything but (part of) the demo.
@@ -223,8 +226,23 @@ fn established() -> DateTime<Utc> {
         .and_utc()
 }
 
-/// Builds the demo. `progress` hears one line per commune.
+/// Builds the demo: Sông Lô as DA04 found it, then its 2025 reorganization
+/// (`seed_2025`). `progress` hears one line per commune, then per merge.
 pub async fn demo(
+    db: &DatabaseConnection,
+    seed: u64,
+    force: bool,
+    mut progress: impl FnMut(&str),
+) -> Result<Seeded, SeedError> {
+    let built = demo_2017(db, seed, force, &mut progress).await?;
+    if matches!(built, Seeded::Built { .. }) {
+        crate::seed_2025::reorganize(db, &seeder(), progress).await?;
+    }
+    Ok(built)
+}
+
+/// Sông Lô as it stood when DA04 was issued, before 2025.
+pub async fn demo_2017(
     db: &DatabaseConnection,
     seed: u64,
     force: bool,
@@ -375,7 +393,6 @@ pub async fn demo(
     )
     .await
     .map_err(step("cannot create plan DA04"))?;
-    crate::seed_2025::reorganize(db, &ctx, &mut progress).await?;
     Ok(Seeded::Built {
         communes: COMMUNES.len(),
         cells,
