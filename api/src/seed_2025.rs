@@ -1,9 +1,10 @@
 //! The demo's 2025 chapter: on 1 July 2025 the district level ended. At one
-//! instant (Hướng dẫn 31-HD/BTCTW), the Phú Thọ provincial committee stands
-//! over Sông Lô's ground, the district's 17 grassroots committees merge into
-//! five new communes directly under it (their cells and members going
-//! along), and the district committee, left with nothing under it, is
-//! dissolved. Questions about Sông Lô before that instant keep their answers.
+//! instant (Hướng dẫn 31-HD/BTCTW), the new Phú Thọ provincial committee
+//! takes in the Sông Lô district, the district's 17 grassroots committees
+//! merge into five new communes directly under the province (their cells
+//! and members going along), and the district committee, left with nothing
+//! under it, is dissolved. Questions about Sông Lô before that instant keep
+//! their answers; a token for the province sees all of it.
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use entity::enums::OrganizationKind;
@@ -66,6 +67,9 @@ pub async fn reorganize(
     )
     .await
     .map_err(step("cannot create the province"))?;
+    crate::unit_of_work::run(db, ctx, &JoinProvince { at })
+        .await
+        .map_err(step("cannot place the district under the province"))?;
     for (code, name, old) in NEW_COMMUNES {
         let merge = Merge {
             source_codes: old
@@ -101,4 +105,34 @@ pub async fn reorganize(
     .await
     .map_err(step("cannot end the district"))?;
     Ok(())
+}
+
+/// The district placed under the province at the reorganization's instant.
+struct JoinProvince {
+    at: DateTime<Utc>,
+}
+
+impl crate::unit_of_work::Mutation for JoinProvince {
+    type Output = ();
+    const ACTION: &'static str = "moveOrganization";
+
+    fn target(&self) -> String {
+        format!("{DISTRICT_CODE}->{PROVINCE_CODE}")
+    }
+
+    async fn apply(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        _ctx: &Ctx,
+    ) -> Result<crate::unit_of_work::Done<()>, crate::error::AppError> {
+        use crate::organizations::service::find_any_by_code;
+        let district = find_any_by_code(txn, DISTRICT_CODE).await?;
+        let province = find_any_by_code(txn, PROVINCE_CODE).await?;
+        let now = crate::clock::now();
+        let moved = crate::organizations::rename_and_move::reparent(
+            txn, &district, &province, self.at, now,
+        )
+        .await?;
+        Ok(crate::unit_of_work::Done::new((), moved.path))
+    }
 }
