@@ -35,6 +35,7 @@ mod reorganization;
 mod rest;
 mod schema;
 mod seed;
+mod split;
 mod startup;
 mod subscriptions;
 mod text_with_nul;

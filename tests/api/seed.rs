@@ -100,7 +100,7 @@ on_both_backends! {
             .graphql("{ organizations(within: \"SL\", kind: CELL, asOf: \"2025-06-30T00:00:00Z\") { totalCount } members(within: \"SL\", asOf: \"2025-06-30T00:00:00Z\") { totalCount }
                         now: organizations(within: \"PT\", kind: CELL) { totalCount } nowMembers: members(within: \"PT\") { totalCount }
                         sl: organization(code: \"SL\") { status children(status: ACTIVE) { totalCount } }
-                        communes: organizations(within: \"PT\", kind: GRASSROOTS_COMMITTEE) { totalCount } }", json!({}))
+                        communes: organizations(within: \"PT\", kind: GRASSROOTS_COMMITTEE, status: ACTIVE) { totalCount } }", json!({}))
             .await;
         assert_eq!(counts["data"]["organizations"]["totalCount"], 256, "{counts}");
         assert_eq!(counts["data"]["members"]["totalCount"], members);

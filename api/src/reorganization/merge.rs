@@ -120,6 +120,7 @@ impl Mutation for Merge {
             decision_ref: &self.decision_ref,
             effective_at,
             successors: &[merged.id],
+            audit_source: true,
         };
         let mut transfers = Vec::new();
         let mut ended = Vec::new();

@@ -8,4 +8,5 @@ pub mod dissolution;
 pub mod dissolve;
 pub mod graphql;
 pub mod merge;
+pub mod split;
 pub mod succession;

@@ -24,6 +24,9 @@ pub(super) struct Ending<'a> {
     pub effective_at: DateTime<Utc>,
     /// The organizations that take over.
     pub successors: &'a [i64],
+    /// Whether the source needs an audit row of its own (it has none when
+    /// the mutation's own row is about it).
+    pub audit_source: bool,
 }
 
 /// Ends a source whose active children were moved already: a committee
@@ -66,7 +69,9 @@ pub(super) async fn end_source<C: ConnectionTrait>(
         .insert(conn)
         .await?;
     }
-    audit_touched(conn, ctx, ending.action, &ended).await?;
+    if ending.audit_source {
+        audit_touched(conn, ctx, ending.action, &ended).await?;
+    }
     Ok(done.transfers)
 }
 
