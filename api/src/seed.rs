@@ -1,5 +1,5 @@
 //! `cellreg seed demo`: the Sông Lô district as it stood when Đề án 04 was
-//! issued. 17 grassroots committees (the town of Tam Sơn and 16 communes),
+//! issued, then its 2025 reorganization (`seed_2025`). 17 grassroots committees (the town of Tam Sơn and 16 communes),
 //! 256 cells (each commune with one AGENCY and one MILITARY cell, the rest
 //! RESIDENTIAL), members living in residential cells, and plan DA04 issued
 //! 2017-08-01 targeting AGENCY and MILITARY cells.
@@ -114,13 +114,15 @@ fn residential_cells(commune: usize) -> usize {
 }
 
 fn is_demo_code(code: &str) -> bool {
-    let second = crate::seed_letters::SECOND_DISTRICT;
-    code == DISTRICT_CODE
-        || code.starts_with("SL.")
-        || code == second
-        || code
-            .strip_prefix(second)
-            .is_some_and(|rest| rest.starts_with('.'))
+    let under = |root: &str| {
+        code == root
+            || code
+                .strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    under(DISTRICT_CODE)
+        || under(crate::seed_letters::SECOND_DISTRICT)
+        || under(crate::seed_2025::PROVINCE_CODE)
 }
 
 /// Refuses a database holding anything but (part of) the demo.
@@ -229,8 +231,23 @@ fn established() -> DateTime<Utc> {
         .and_utc()
 }
 
-/// Builds the demo. `progress` hears one line per commune.
+/// Builds the demo: Sông Lô as DA04 found it, then its 2025 reorganization
+/// (`seed_2025`). `progress` hears one line per commune, then per merge.
 pub async fn demo(
+    db: &DatabaseConnection,
+    seed: u64,
+    force: bool,
+    mut progress: impl FnMut(&str),
+) -> Result<Seeded, SeedError> {
+    let built = demo_2017(db, seed, force, &mut progress).await?;
+    if matches!(built, Seeded::Built { .. }) {
+        crate::seed_2025::reorganize(db, &seeder(), progress).await?;
+    }
+    Ok(built)
+}
+
+/// Sông Lô as it stood when DA04 was issued, before 2025.
+pub async fn demo_2017(
     db: &DatabaseConnection,
     seed: u64,
     force: bool,

@@ -65,6 +65,13 @@ pub enum OrganizationStatus {
     Active,
     #[sea_orm(string_value = "DISSOLVED")]
     Dissolved,
+    /// Ended by a merge into a new organization (`organization.ended_as`
+    /// and the history only; `organization.status` says DISSOLVED).
+    #[sea_orm(string_value = "MERGED")]
+    Merged,
+    /// Ended by a split into several new organizations (likewise).
+    #[sea_orm(string_value = "SPLIT")]
+    Split,
 }
 
 #[derive(

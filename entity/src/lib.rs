@@ -12,6 +12,8 @@ pub mod member;
 pub mod member_hold;
 pub mod membership;
 pub mod organization;
+pub mod organization_succession;
+pub mod organization_version;
 pub mod plan;
 pub mod plan_target_cell_type;
 pub mod prelude;

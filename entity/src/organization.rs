@@ -26,6 +26,9 @@ pub struct Model {
     pub established_at: Option<DateTimeUtc>,
     pub dissolved_at: Option<DateTimeUtc>,
     pub dissolution_decision: Option<String>,
+    /// How an ended organization ended: MERGED or SPLIT; `None` for a plain
+    /// dissolution (and while ACTIVE). `status` is DISSOLVED for every ended one.
+    pub ended_as: Option<OrganizationStatus>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -41,6 +44,13 @@ pub enum Relation {
 impl Related<super::membership::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Membership.def()
+    }
+}
+
+impl Model {
+    /// The status callers see: ACTIVE, DISSOLVED, MERGED or SPLIT.
+    pub fn shown_status(&self) -> OrganizationStatus {
+        self.ended_as.unwrap_or(self.status)
     }
 }
 

@@ -18,6 +18,7 @@ mod m20261126_000006_create_audit_log;
 mod m20261126_000007_guard_memberships;
 mod m20261202_000008_event_member_snapshot;
 mod m20261202_000009_letters_and_holds;
+mod m20261202_000010_organization_history;
 mod sql;
 
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_guard_memberships::Migration),
             Box::new(m20261202_000008_event_member_snapshot::Migration),
             Box::new(m20261202_000009_letters_and_holds::Migration),
+            Box::new(m20261202_000010_organization_history::Migration),
         ]
     }
 }

@@ -514,3 +514,12 @@ pub fn assert_errors_have_codes(answer: &Value) {
 pub fn error_code(answer: &Value) -> Option<&str> {
     answer["errors"][0]["extensions"]["code"].as_str()
 }
+
+/// An instant after every write so far and before any later one: the
+/// clock's microsecond, made sure to have passed.
+pub fn now_after_last_write() -> String {
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let at = chrono::Utc::now();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

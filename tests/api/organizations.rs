@@ -33,6 +33,10 @@ on_both_backends! {
             .graphql("query($id: ID) { organization(id: $id) { code } }", json!({ "id": answer["data"]["createOrganization"]["id"] }))
             .await;
         assert_eq!(by_id["data"]["organization"]["code"], "VP.SL.CQ");
+        // Since 2025 a commune committee may sit directly under the province.
+        let answer = app.graphql(CREATE, input("VP.TD", "GRASSROOTS_COMMITTEE", None, Some("VP"))).await;
+        assert_eq!(answer["data"]["createOrganization"]["parent"], json!({ "code": "VP" }), "{answer}");
+        assert_eq!(answer["data"]["createOrganization"]["ancestors"], json!([{ "code": "VP" }]), "{answer}");
     }
 }
 

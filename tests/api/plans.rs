@@ -252,3 +252,30 @@ on_both_backends! {
         assert_eq!(all["data"]["plans"], json!([{ "code": "C2-01" }, { "code": "DA04" }]));
     }
 }
+
+on_both_backends! {
+    async fn progress_is_the_same_before_and_after_the_2025_merge(app: TestApp) {
+        let targeted = district(&app).await;
+        create_da04(&app).await;
+        let answer = app.graphql(DISSOLVE, dissolution("SL.C1.CQ", "BY_RESIDENCE", json!([]))).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        let before = app.graphql(PROGRESS, json!({})).await;
+        assert_eq!(progress(&app).await.0, expected(&app, &targeted).await);
+
+        // 2025: the communes merge directly under the province; the district ends.
+        app.create_organization("VP", "PROVINCIAL_COMMITTEE", None, None).await;
+        let merged = app.graphql(crate::merge::MERGE, crate::merge::merge(&["SL.C1", "SL.C2", "SL.C3"], "VP.SL", "VP")).await;
+        assert!(merged.get("errors").is_none(), "{merged}");
+        let ended = app.graphql(DISSOLVE, dissolution("SL", "EXPLICIT", json!([]))).await;
+        assert!(ended.get("errors").is_none(), "{ended}");
+        let after = app.graphql(PROGRESS, json!({})).await;
+        assert_eq!(after, before, "what the plan targeted does not change with the tree");
+
+        // Work done after the merge still counts for the committee the cell stood in.
+        let answer = app.graphql(DISSOLVE, dissolution("SL.C2.QS", "BY_RESIDENCE", json!([]))).await;
+        assert!(answer.get("errors").is_none(), "{answer}");
+        assert_eq!(progress(&app).await.0, expected(&app, &targeted).await);
+        let later = app.graphql(PROGRESS, json!({})).await;
+        assert_eq!(later["data"]["plan"]["progress"]["cellsDissolved"], 2, "{later}");
+    }
+}

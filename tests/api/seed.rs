@@ -11,25 +11,34 @@ use serde_json::{Value, json};
 use crate::dissolution::{DISSOLVE, input as dissolution};
 use crate::helpers::TestApp;
 
-/// Each targeted cell's code, commune and member count, read through the ordinary API.
+/// Each targeted cell's code, commune (in Sông Lô as it stood before the
+/// 2025 merge) and member count now, read through the ordinary API.
 async fn targeted_cells(app: &TestApp) -> BTreeMap<String, (String, i64, bool)> {
     let mut cells = BTreeMap::new();
     for cell_type in ["AGENCY", "MILITARY"] {
         let answer = app
             .graphql(
-                "query($t: CellType) { organizations(within: \"SL\", cellType: $t, first: 500) { edges { node { code status memberCount parent { code } } } } }",
+                "query($t: CellType) { then: organizations(within: \"SL\", cellType: $t, asOf: \"2025-06-30T00:00:00Z\", first: 500) { edges { node { code parent { code } } } }
+                                       now: organizations(within: \"PT\", cellType: $t, first: 500) { edges { node { code status memberCount } } } }",
                 json!({ "t": cell_type }),
             )
             .await;
-        for edge in answer["data"]["organizations"]["edges"]
+        let now: BTreeMap<&str, &Value> = answer["data"]["now"]["edges"]
             .as_array()
             .expect("edges")
-        {
-            let node = &edge["node"];
+            .iter()
+            .map(|edge| (edge["node"]["code"].as_str().expect("code"), &edge["node"]))
+            .collect();
+        for edge in answer["data"]["then"]["edges"].as_array().expect("edges") {
+            let code = edge["node"]["code"].as_str().expect("code");
+            let node = now[code];
             cells.insert(
-                node["code"].as_str().expect("code").to_owned(),
+                code.to_owned(),
                 (
-                    node["parent"]["code"].as_str().expect("parent").to_owned(),
+                    edge["node"]["parent"]["code"]
+                        .as_str()
+                        .expect("parent")
+                        .to_owned(),
                     node["memberCount"].as_i64().expect("count"),
                     node["status"] == "DISSOLVED",
                 ),
@@ -86,10 +95,13 @@ on_both_backends! {
         assert!(members > 1_500, "{members}");
         assert_eq!(seed::demo(app.db(), seed::DEFAULT_SEED, false, |_| {}).await.expect("again"), Seeded::AlreadyThere);
 
+        // Sông Lô as it stood on 30 June 2025, and the same ground today.
         let counts = app
-            .graphql("{ organizations(within: \"SL\", kind: CELL) { totalCount } members(within: \"SL\") { totalCount } }", json!({}))
+            .graphql("{ organizations(within: \"SL\", kind: CELL, asOf: \"2025-06-30T00:00:00Z\") { totalCount } members(within: \"SL\", asOf: \"2025-06-30T00:00:00Z\") { totalCount }
+                        now: organizations(within: \"PT\", kind: CELL) { totalCount } nowMembers: members(within: \"PT\") { totalCount }
+                        sl: organization(code: \"SL\") { status children(status: ACTIVE) { totalCount } }
+                        communes: organizations(within: \"PT\", kind: GRASSROOTS_COMMITTEE, status: ACTIVE) { totalCount } }", json!({}))
             .await;
-        assert_eq!(counts["data"]["organizations"]["totalCount"], 256);
         // Two members left by letter for Tam Dương, one is still in transit.
         let letters = app
             .graphql("{ members(within: \"TD\") { totalCount } letters(inTransit: true) { totalCount }
@@ -100,7 +112,12 @@ on_both_backends! {
         assert_eq!(letters["data"]["letters"]["totalCount"], 1);
         assert_eq!(letters["data"]["overdue"]["totalCount"], 1);
         assert_eq!(letters["data"]["cancelled"]["totalCount"], 1);
+        assert_eq!(counts["data"]["organizations"]["totalCount"], 256, "{counts}");
         assert_eq!(counts["data"]["members"]["totalCount"], members - 3);
+        assert_eq!(counts["data"]["now"]["totalCount"], 256);
+        assert_eq!(counts["data"]["nowMembers"]["totalCount"], members - 3);
+        assert_eq!(counts["data"]["sl"], json!({ "status": "DISSOLVED", "children": { "totalCount": 0 } }));
+        assert_eq!(counts["data"]["communes"]["totalCount"], 5);
 
         let initial = targeted_cells(&app).await;
         assert_eq!(initial.len(), 34);
@@ -136,7 +153,7 @@ on_both_backends! {
             json!({ "committeesTotal": 17, "committeesCompleted": 17, "cellsTargeted": 34, "cellsDissolved": 34,
                     "membersTransferred": everyone, "membersRemaining": 0 })
         );
-        let still = app.graphql("{ members(within: \"SL\") { totalCount } }", json!({})).await;
+        let still = app.graphql("{ members(within: \"PT\") { totalCount } }", json!({})).await;
         assert_eq!(still["data"]["members"]["totalCount"], members - 3, "nobody was lost");
         crate::invariants::assert_registry_invariants(app.db()).await;
     }
@@ -152,7 +169,7 @@ on_both_backends! {
         let mut lines = 0;
         let forced = seed::demo(app.db(), 7, true, |_| lines += 1).await.expect("forced");
         assert!(matches!(forced, Seeded::Built { cells: 256, .. }), "{forced:?}");
-        assert_eq!(lines, 17, "one progress line per commune");
+        assert_eq!(lines, 17 + 5, "one progress line per commune, then one per merge");
     }
 }
 

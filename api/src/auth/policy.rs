@@ -4,7 +4,9 @@
 //! checked, and a field written tomorrow cannot forget the check.
 
 use entity::enums::LetterStatus;
-use entity::{letter, member, member_hold, membership, organization, transfer_event};
+use entity::{
+    letter, member, member_hold, membership, organization, organization_version, transfer_event,
+};
 
 use super::Principal;
 
@@ -163,6 +165,73 @@ impl Subtree {
     }
 }
 
+/// A subtree as it stood at an instant (its paths then), searched only
+/// where the caller's scope reaches today: the tree remembers, the scope
+/// follows the current tree. Queries restricted to both find only what the
+/// caller may see now.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SubtreeThen {
+    at: chrono::DateTime<chrono::Utc>,
+    then: Option<(String, String)>,
+    now: Option<(String, String)>,
+}
+
+impl SubtreeThen {
+    /// Everything that stood at `at` and lies in the caller's scope today.
+    pub fn of_scope(principal: &Principal, at: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            at,
+            then: None,
+            now: principal.scope_range(),
+        }
+    }
+
+    /// The subtree under a visible organization as it stood at `at`, given
+    /// its version then; `None` if the version is not that organization's.
+    pub fn under(
+        principal: &Principal,
+        root: &Visible<organization::Model>,
+        root_then: &organization_version::Model,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<Self> {
+        let valid = root_then.organization_id == root.id
+            && root_then.valid_from <= at
+            && root_then.valid_to.is_none_or(|to| to > at);
+        valid.then(|| Self {
+            at,
+            then: Some(crate::tree::subtree_range(&root_then.path)),
+            now: principal.scope_range(),
+        })
+    }
+
+    pub fn at(&self) -> chrono::DateTime<chrono::Utc> {
+        self.at
+    }
+
+    /// The range of paths the versions valid at `at` must lie in; `None` for all.
+    pub fn range_then(&self) -> Option<&(String, String)> {
+        self.then.as_ref()
+    }
+
+    /// The range of current paths results must lie in; `None` for all.
+    pub fn range_now(&self) -> Option<&(String, String)> {
+        self.now.as_ref()
+    }
+
+    /// A membership found by a query restricted to cells whose current
+    /// path lies in the caller's scope.
+    pub fn found_membership(&self, membership: membership::Model) -> Visible<membership::Model> {
+        Visible(membership)
+    }
+
+    /// A member found by a query restricted to members whose latest
+    /// OFFICIAL membership is in a cell whose current path lies in the
+    /// caller's scope (`Principal::member`'s rule).
+    pub fn placed_member(&self, member: member::Model) -> Visible<member::Model> {
+        Visible(member)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,6 +265,7 @@ mod tests {
             established_at: None,
             dissolved_at: None,
             dissolution_decision: None,
+            ended_as: None,
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

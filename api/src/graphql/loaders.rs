@@ -10,12 +10,14 @@ use async_graphql::ErrorExtensions;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, OrganizationStatus};
-use entity::{member, membership, organization, transfer_event};
+use entity::{member, membership, organization, organization_version, transfer_event};
 use sea_orm::DatabaseConnection;
 
+use crate::auth::policy::SubtreeThen;
 use crate::error::AppError;
 use crate::members::lookup as members;
 use crate::memberships::read as memberships;
+use crate::organizations::as_of;
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
 use crate::transfers::feed as transfers;
@@ -50,6 +52,11 @@ pub fn forget_all(loaders: &Loaders) {
     loaders.clear::<MembersPage>();
     loaders.clear::<TransfersPage>();
     loaders.clear::<EventId>();
+    loaders.clear::<VersionAt>();
+    loaders.clear::<ChildrenAt>();
+    loaders.clear::<MemberCountThen>();
+    loaders.clear::<MembersPageThen>();
+    loaders.clear::<Succession>();
 }
 
 /// A loader failure as a GraphQL error with its code.
@@ -122,6 +129,48 @@ pub struct EventId(pub i64);
 pub struct Children {
     pub parent_id: i64,
     pub status: Option<OrganizationStatus>,
+}
+
+/// An organization's version valid at an instant (absent before it was established).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VersionAt {
+    pub organization_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// An organization's children as they stood at an instant, optionally of
+/// one status then, each with its current record, in id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenAt {
+    pub parent_id: i64,
+    pub at: DateTime<Utc>,
+    pub status: Option<OrganizationStatus>,
+}
+
+/// OFFICIAL memberships open at the subtree's instant in an organization's
+/// subtree as it stood then, kept to the caller's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MemberCountThen {
+    pub organization_id: i64,
+    pub subtree: SubtreeThen,
+}
+
+/// One page of the memberships open at the subtree's instant in an
+/// organization's subtree as it stood then, kept to the caller's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MembersPageThen {
+    pub organization_id: i64,
+    pub subtree: SubtreeThen,
+    pub kind: Option<MembershipKind>,
+    pub page: Page,
+}
+
+/// The organizations one ended into (`predecessors: false`) or those that
+/// ended into it (`predecessors: true`), by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Succession {
+    pub organization_id: i64,
+    pub predecessors: bool,
 }
 
 type Loaded<K, V> = Result<HashMap<K, V>, Arc<AppError>>;
@@ -352,6 +401,138 @@ impl Loader<Children> for Batch {
                     Children { parent_id, status },
                     found.remove(&parent_id).unwrap_or_default(),
                 );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<VersionAt> for Batch {
+    type Value = organization_version::Model;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[VersionAt]) -> Loaded<VersionAt, organization_version::Model> {
+        let mut loaded = HashMap::new();
+        for (at, ids) in grouped(keys, |k| (k.at, k.organization_id)) {
+            for (id, version) in as_of::versions_at(&self.db, &ids, at)
+                .await
+                .map_err(Arc::new)?
+            {
+                loaded.insert(
+                    VersionAt {
+                        organization_id: id,
+                        at,
+                    },
+                    version,
+                );
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<ChildrenAt> for Batch {
+    type Value = Vec<(organization_version::Model, organization::Model)>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[ChildrenAt],
+    ) -> Loaded<ChildrenAt, Vec<(organization_version::Model, organization::Model)>> {
+        let mut loaded = HashMap::new();
+        for ((at, status), parents) in grouped(keys, |k| ((k.at, k.status), k.parent_id)) {
+            let mut found = as_of::children_at(&self.db, &parents, at, status)
+                .await
+                .map_err(Arc::new)?;
+            for parent_id in parents {
+                let key = ChildrenAt {
+                    parent_id,
+                    at,
+                    status,
+                };
+                loaded.insert(key, found.remove(&parent_id).unwrap_or_default());
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<MemberCountThen> for Batch {
+    type Value = u64;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[MemberCountThen]) -> Loaded<MemberCountThen, u64> {
+        let mut loaded = HashMap::new();
+        for (subtree, ids) in grouped(keys, |k| (k.subtree.clone(), k.organization_id)) {
+            let counts = as_of::membership_counts_then(
+                &self.db,
+                &ids,
+                &subtree,
+                Some(MembershipKind::Official),
+            )
+            .await
+            .map_err(Arc::new)?;
+            for organization_id in ids {
+                let count = counts.get(&organization_id).copied().unwrap_or(0);
+                let key = MemberCountThen {
+                    organization_id,
+                    subtree: subtree.clone(),
+                };
+                loaded.insert(key, count);
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<MembersPageThen> for Batch {
+    type Value = PageOf<membership::Model>;
+    type Error = Arc<AppError>;
+
+    async fn load(
+        &self,
+        keys: &[MembersPageThen],
+    ) -> Loaded<MembersPageThen, PageOf<membership::Model>> {
+        let mut loaded = HashMap::new();
+        let groups = grouped(keys, |k| {
+            ((k.subtree.clone(), k.kind, k.page), k.organization_id)
+        });
+        for ((subtree, kind, page), ids) in groups {
+            let mut pages = as_of::membership_pages_then(&self.db, &ids, &subtree, kind, page)
+                .await
+                .map_err(Arc::new)?;
+            for organization_id in ids {
+                let found = pages.remove(&organization_id).unwrap_or_else(PageOf::empty);
+                let key = MembersPageThen {
+                    organization_id,
+                    subtree: subtree.clone(),
+                    kind,
+                    page,
+                };
+                loaded.insert(key, found);
+            }
+        }
+        Ok(loaded)
+    }
+}
+
+impl Loader<Succession> for Batch {
+    type Value = Vec<i64>;
+    type Error = Arc<AppError>;
+
+    async fn load(&self, keys: &[Succession]) -> Loaded<Succession, Vec<i64>> {
+        let mut loaded = HashMap::new();
+        for (predecessors, ids) in grouped(keys, |k| (k.predecessors, k.organization_id)) {
+            let mut found =
+                crate::reorganization::succession::succession_of(&self.db, &ids, predecessors)
+                    .await
+                    .map_err(Arc::new)?;
+            for organization_id in ids {
+                let key = Succession {
+                    organization_id,
+                    predecessors,
+                };
+                loaded.insert(key, found.remove(&organization_id).unwrap_or_default());
             }
         }
         Ok(loaded)

@@ -1,11 +1,11 @@
 //! GraphQL for holds: `placeHold`, `releaseHold` and `memberHolds`.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
-use chrono::{DateTime, Utc};
 use entity::member_hold;
 
 use super::service::{self, PlaceHold, ReleaseHold};
 use crate::auth::policy::Visible;
+use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, parse_id};
 use crate::members::graphql::{Member, load_visible_member};
 use crate::members::lookup::MemberRef;
@@ -43,8 +43,8 @@ impl Hold {
         &self.0.decision_ref
     }
 
-    async fn placed_at(&self) -> DateTime<Utc> {
-        self.0.placed_at
+    async fn placed_at(&self) -> Instant {
+        Instant(self.0.placed_at)
     }
 
     /// The placing token's subject.
@@ -53,8 +53,8 @@ impl Hold {
     }
 
     /// Null while the hold is open.
-    async fn released_at(&self) -> Option<DateTime<Utc>> {
-        self.0.released_at
+    async fn released_at(&self) -> Option<Instant> {
+        self.0.released_at.map(Instant)
     }
 
     async fn released_by(&self) -> Option<&str> {

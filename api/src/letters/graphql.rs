@@ -2,7 +2,6 @@
 //! `cancelLetter`, `letter`, `letters` and `temporaryMembershipsEnding`.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::letter;
 
 use super::issue::{self, IssueLetter, Issued};
@@ -11,7 +10,7 @@ use super::rules;
 use super::steps::{self, CancelLetter, ReceiveLetter};
 use crate::auth::policy::Visible;
 use crate::graphql::pagination::{connection, connection_type, page_arg};
-use crate::graphql::scalars::Date;
+use crate::graphql::scalars::{Date, Instant};
 use crate::graphql::{caller, db, parse_id};
 use crate::members::graphql::{
     EventRecord, Member, Membership, MembershipKind, TemporaryPurpose, load_member_of_event,
@@ -144,8 +143,8 @@ impl Letter {
     }
 
     /// When it was received or cancelled.
-    async fn closed_at(&self) -> Option<DateTime<Utc>> {
-        self.0.closed_at
+    async fn closed_at(&self) -> Option<Instant> {
+        self.0.closed_at.map(Instant)
     }
 
     /// The issuer's idempotency key.

@@ -95,14 +95,19 @@ impl MemberQuery {
     }
 
     /// Members with an open OFFICIAL membership in the caller's scope (or in
-    /// the subtree `within`), in id order.
+    /// the subtree `within`), in id order. With `asOf`: members whose
+    /// OFFICIAL membership was open then in the subtree as it stood then
+    /// (the tree remembers moves and merges), as far as the caller's scope
+    /// reaches today.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn members(
         &self,
         ctx: &Context<'_>,
         within: Option<String>,
         status: Option<MemberStatus>,
         name_contains: Option<String>,
+        as_of: Option<crate::graphql::scalars::Instant>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<MemberConnection> {
@@ -111,6 +116,7 @@ impl MemberQuery {
             within,
             status: status.map(Into::into),
             name_contains,
+            as_of: as_of.map(Into::into),
         };
         let found = list::list(db(ctx)?, caller(ctx)?, filter, page)
             .await

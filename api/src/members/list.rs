@@ -23,6 +23,8 @@ pub struct MemberFilter {
     pub within: Option<String>,
     pub status: Option<MemberStatus>,
     pub name_contains: Option<String>,
+    /// Members placed in the subtree as it stood at this instant, instead of now.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// `members(...)`: members with an open OFFICIAL membership in the subtree
@@ -38,6 +40,9 @@ pub async fn list<C: ConnectionTrait>(
         .as_deref()
         .map(|n| organizations::name_filter("nameContains", n))
         .transpose()?;
+    if let Some(at) = filter.as_of {
+        return placed_then(conn, ctx, filter, name, at, page).await;
+    }
     let Some(subtree) = organizations::search_range(conn, ctx, filter.within.as_deref()).await?
     else {
         return Ok(PageOf::empty());
@@ -55,6 +60,36 @@ pub async fn list<C: ConnectionTrait>(
             .to_owned();
         query = query.filter(member::Column::Id.in_subquery(active_here));
     }
+    if let Some(status) = filter.status {
+        query = query.filter(member::Column::Status.eq(status));
+    }
+    if let Some(pattern) = name {
+        query = query.filter(
+            Expr::expr(Func::lower(Expr::col(member::Column::FullName)))
+                .like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    let found = crate::page::fetch_page(conn, query, member::Column::Id, page).await?;
+    Ok(found.map(|m| MemberView::new(subtree.placed_member(m), ctx)))
+}
+
+/// `members(asOf: ...)`: members with an OFFICIAL membership open at `at` in
+/// the subtree as it stood then, as far as the caller's scope reaches today.
+async fn placed_then<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    filter: MemberFilter,
+    name: Option<String>,
+    at: chrono::DateTime<chrono::Utc>,
+    page: Page,
+) -> Result<PageOf<MemberView>, AppError> {
+    use crate::organizations::as_of;
+    let Some(subtree) = as_of::search_range_at(conn, ctx, filter.within.as_deref(), at).await?
+    else {
+        return Ok(PageOf::empty());
+    };
+    let mut query = member::Entity::find()
+        .filter(member::Column::Id.in_subquery(as_of::members_placed_then(&subtree)));
     if let Some(status) = filter.status {
         query = query.filter(member::Column::Status.eq(status));
     }

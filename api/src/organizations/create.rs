@@ -9,6 +9,7 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
+use super::history::{self, Changed};
 use super::service::{Lookup, allowed_parents, find, may_be_root};
 use crate::auth::{Ctx, Permission};
 use crate::domain::{Name, OrganizationCode};
@@ -106,30 +107,66 @@ impl Mutation for CreateOrganization {
             return Err(AppError::Conflict("code: already in use".to_owned()));
         }
 
-        let parent_path = parent.as_ref().map_or("/", |p| p.path.as_str()).to_owned();
-        // The path ends with the row's own id, known only after the insert.
-        let inserted = organization::ActiveModel {
-            code: Set(input.code.clone()),
-            name: Set(name),
-            kind: Set(input.kind),
-            cell_type: Set(input.cell_type),
-            status: Set(OrganizationStatus::Active),
-            parent_id: Set(parent.as_ref().map(|p| p.id)),
-            path: Set(format!("{parent_path}pending:{}/", input.code)),
-            depth: Set(parent.as_ref().map_or(0, |p| p.depth + 1)),
-            established_at: Set(input.established_at),
-            dissolved_at: Set(None),
-            dissolution_decision: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(txn)
+        let created = insert(
+            txn,
+            New {
+                code: &input.code,
+                name,
+                kind: input.kind,
+                cell_type: input.cell_type,
+                parent: parent.as_deref(),
+                established_at: input.established_at,
+            },
+            now,
+        )
         .await?;
-        let mut with_path: organization::ActiveModel = inserted.clone().into();
-        with_path.path = Set(format!("{parent_path}{}/", inserted.id));
-        let created = with_path.update(txn).await?;
         let path = created.path.clone();
         Ok(Done::new(created, path))
     }
+}
+
+/// A new organization, its fields and parent already checked.
+pub struct New<'a> {
+    pub code: &'a str,
+    pub name: String,
+    pub kind: OrganizationKind,
+    pub cell_type: Option<CellType>,
+    pub parent: Option<&'a organization::Model>,
+    pub established_at: Option<DateTime<Utc>>,
+}
+
+/// Inserts a new ACTIVE organization with its materialized path and its
+/// first version (from its establishment, else now).
+pub async fn insert<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    new: New<'_>,
+    now: DateTime<Utc>,
+) -> Result<organization::Model, AppError> {
+    let parent_path = new.parent.map_or("/", |p| p.path.as_str()).to_owned();
+    // The path ends with the row's own id, known only after the insert.
+    let inserted = organization::ActiveModel {
+        code: Set(new.code.to_owned()),
+        name: Set(new.name),
+        kind: Set(new.kind),
+        cell_type: Set(new.cell_type),
+        status: Set(OrganizationStatus::Active),
+        parent_id: Set(new.parent.map(|p| p.id)),
+        path: Set(format!("{parent_path}pending:{}/", new.code)),
+        depth: Set(new.parent.map_or(0, |p| p.depth + 1)),
+        established_at: Set(new.established_at),
+        dissolved_at: Set(None),
+        dissolution_decision: Set(None),
+        ended_as: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    let mut with_path: organization::ActiveModel = inserted.clone().into();
+    with_path.path = Set(format!("{parent_path}{}/", inserted.id));
+    let created = with_path.update(conn).await?;
+    let in_place_since = new.established_at.unwrap_or(now);
+    history::record(conn, Changed::Ids(&[created.id]), in_place_since).await?;
+    Ok(created)
 }

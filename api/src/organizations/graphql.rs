@@ -3,6 +3,7 @@
 //! Thin: each resolver calls the service or a loader and applies the scope.
 
 use async_graphql::{Context, Enum, ErrorExtensions, ID, InputObject, Object};
+use chrono::{DateTime, Utc};
 use entity::organization;
 
 use super::create::{CreateOrganization, create};
@@ -51,13 +52,24 @@ pub enum CellType {
 pub enum OrganizationStatus {
     Active,
     Dissolved,
+    /// Ended by `mergeOrganizations`: `successor` took over.
+    Merged,
+    /// Ended by `splitOrganization`: `successors` took over.
+    Split,
 }
 
 /// A committee or a cell of the party tree, as the caller may see it: in
 /// full inside the caller's scope; reached only as the far end of a visible
 /// transfer (outside the scope), who it is and nothing under, above or
 /// inside it. Built only through the access policy.
-pub struct Organization(Sight);
+pub struct Organization(Sight, Option<Then>);
+
+/// The organization as it stood at an instant: the instant asked, and the
+/// version valid then (name, status and place in the tree then).
+pub(super) struct Then {
+    pub(super) at: DateTime<Utc>,
+    pub(super) version: entity::organization_version::Model,
+}
 
 enum Sight {
     Full(Visible<organization::Model>),
@@ -77,22 +89,41 @@ struct Identity {
 impl Organization {
     /// An organization the policy let the caller see.
     pub fn in_scope(org: Visible<organization::Model>) -> Self {
-        Self(Sight::Full(org))
+        Self(Sight::Full(org), None)
+    }
+
+    /// An organization the policy let the caller see, as it stood at `at`
+    /// (`version` is the one valid then): its fields answer about then,
+    /// and nested reads default to then.
+    pub fn in_scope_then((org, version): super::as_of::Then, at: DateTime<Utc>) -> Self {
+        debug_assert_eq!(org.id, version.organization_id);
+        Self(Sight::Full(org), Some(Then { at, version }))
+    }
+
+    /// The instant nested reads are about: the one asked, else the one this
+    /// organization is seen at; `None` for now.
+    fn instant(&self, as_of: Option<Instant>) -> Option<DateTime<Utc>> {
+        as_of
+            .map(|at| crate::clock::truncate(at.into()))
+            .or(self.1.as_ref().map(|then| then.at))
     }
 
     /// An organization as this caller may see it: in full inside the scope,
     /// its identity only outside it.
     pub fn seen_by(principal: &crate::auth::Principal, model: organization::Model) -> Self {
         match principal.seal_organization(model) {
-            Sealed::Seen(visible) => Self(Sight::Full(visible)),
-            Sealed::Unseen(outside) => Self(Sight::Identity(Identity {
-                id: outside.id,
-                code: outside.code,
-                name: outside.name,
-                kind: outside.kind,
-                cell_type: outside.cell_type,
-                status: outside.status,
-            })),
+            Sealed::Seen(visible) => Self(Sight::Full(visible), None),
+            Sealed::Unseen(outside) => Self(
+                Sight::Identity(Identity {
+                    status: outside.shown_status(),
+                    id: outside.id,
+                    code: outside.code,
+                    name: outside.name,
+                    kind: outside.kind,
+                    cell_type: outside.cell_type,
+                }),
+                None,
+            ),
         }
     }
 
@@ -113,7 +144,7 @@ impl Organization {
                 name: &org.name,
                 kind: org.kind,
                 cell_type: org.cell_type,
-                status: org.status,
+                status: org.shown_status(),
             },
             Sight::Identity(identity) => IdentityRef {
                 id: identity.id,
@@ -124,6 +155,34 @@ impl Organization {
                 status: identity.status,
             },
         }
+    }
+}
+
+impl Organization {
+    /// Successors or predecessors, those the caller sees, in id order.
+    async fn succession(
+        &self,
+        ctx: &Context<'_>,
+        predecessors: bool,
+    ) -> async_graphql::Result<Vec<Organization>> {
+        let Some(org) = self.full() else {
+            return Ok(Vec::new());
+        };
+        let ids = loaders(ctx)?
+            .load_one(crate::graphql::loaders::Succession {
+                organization_id: org.id,
+                predecessors,
+            })
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        for id in ids {
+            if let Some(visible) = load_visible(ctx, id).await? {
+                found.push(visible);
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -180,8 +239,12 @@ impl Organization {
         self.identity().code
     }
 
+    /// The name now, or as it was at the instant the organization is seen at.
     async fn name(&self) -> &str {
-        self.identity().name
+        match &self.1 {
+            Some(then) => &then.version.name,
+            None => self.identity().name,
+        }
     }
 
     async fn kind(&self) -> OrganizationKind {
@@ -193,24 +256,47 @@ impl Organization {
         self.identity().cell_type.map(Into::into)
     }
 
+    /// The status now, or as it was at the instant the organization is seen at.
     async fn status(&self) -> OrganizationStatus {
-        self.identity().status.into()
+        match &self.1 {
+            Some(then) => then.version.status.into(),
+            None => self.identity().status.into(),
+        }
     }
 
-    /// Null at the root, and above the caller's scope.
-    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
-        match self.full().and_then(|org| org.parent_id) {
+    /// Null at the root, and above the caller's scope. With asOf (or on an
+    /// organization seen as of an instant): the parent it had then.
+    async fn parent(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Instant>,
+    ) -> async_graphql::Result<Option<Organization>> {
+        let Some(org) = self.full() else {
+            return Ok(None);
+        };
+        if let Some(at) = self.instant(as_of) {
+            return super::graphql_as_of::parent_then(ctx, org.id, self.1.as_ref(), at).await;
+        }
+        match org.parent_id {
             Some(parent_id) => load_visible(ctx, parent_id).await,
             None => Ok(None),
         }
     }
 
     /// From the root down to the parent, as far as the caller's scope reaches
-    /// (empty for an organization outside it).
-    async fn ancestors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+    /// (empty for an organization outside it). With asOf (or on an
+    /// organization seen as of an instant): its ancestors then.
+    async fn ancestors(
+        &self,
+        ctx: &Context<'_>,
+        as_of: Option<Instant>,
+    ) -> async_graphql::Result<Vec<Organization>> {
         let Some(org) = self.full() else {
             return Ok(Vec::new());
         };
+        if let Some(at) = self.instant(as_of) {
+            return super::graphql_as_of::ancestors_then(ctx, org.id, self.1.as_ref(), at).await;
+        }
         let caller = caller(ctx)?;
         let mut ids = service::path_ids(&org.path);
         ids.pop();
@@ -226,12 +312,15 @@ impl Organization {
         Ok(ancestors.into_iter().map(Organization::in_scope).collect())
     }
 
-    /// Direct children in id order; empty outside the caller's scope.
+    /// Direct children in id order; empty outside the caller's scope. With
+    /// asOf (or on an organization seen as of an instant): its children
+    /// then, with `status` as it was then.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn children(
         &self,
         ctx: &Context<'_>,
         status: Option<OrganizationStatus>,
+        as_of: Option<Instant>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<OrganizationConnection> {
@@ -245,6 +334,18 @@ impl Organization {
                 Organization::in_scope,
             ));
         };
+        if let Some(at) = self.instant(as_of) {
+            let children =
+                super::graphql_as_of::children_then(ctx, org.id, status.map(Into::into), at)
+                    .await?;
+            return Ok(connection(
+                LIST,
+                PageOf::slice(children, page, |(o, _)| o.id),
+                page.after,
+                |(o, _)| o.id,
+                |then| Organization::in_scope_then(then, at),
+            ));
+        }
         let principal = &caller(ctx)?.principal;
         let key = Children {
             parent_id: org.id,
@@ -269,8 +370,11 @@ impl Organization {
         ))
     }
 
-    /// Memberships open at asOf (default: now); with includeDescendants, in
-    /// the whole subtree. Empty for an organization outside the caller's scope.
+    /// Memberships open at asOf (default: now, or the instant the
+    /// organization is seen at); with includeDescendants, in the whole
+    /// subtree (with an instant: the subtree as it stood then, as far as the
+    /// caller's scope reaches today). Empty for an organization outside the
+    /// caller's scope.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     async fn members(
         &self,
@@ -287,6 +391,20 @@ impl Organization {
             after.as_deref(),
         )
         .map_err(|e| e.extend())?;
+        let then = self.instant(as_of);
+        if let (Some(org), Some(at), Some(true)) = (self.full(), then, include_descendants) {
+            let found =
+                super::graphql_as_of::members_then(ctx, org.id, kind.map(Into::into), at, page)
+                    .await?;
+            return Ok(connection(
+                crate::members::graphql::MEMBERSHIP_LIST,
+                found,
+                page.after,
+                |m| m.id,
+                Membership::new,
+            ));
+        }
+        let as_of = then.map(Instant).or(as_of);
         let found = if let Some(org) = self.full() {
             // Through the loader: a list of organizations pages all their members at once.
             let key = crate::graphql::loaders::MembersPage {
@@ -318,8 +436,11 @@ impl Organization {
         ))
     }
 
-    /// OFFICIAL memberships open at asOf (default: now); with includeDescendants,
-    /// in the whole subtree. 0 for an organization outside the caller's scope.
+    /// OFFICIAL memberships open at asOf (default: now, or the instant the
+    /// organization is seen at); with includeDescendants, in the whole
+    /// subtree (with an instant: the subtree as it stood then, as far as the
+    /// caller's scope reaches today). 0 for an organization outside the
+    /// caller's scope.
     async fn member_count(
         &self,
         ctx: &Context<'_>,
@@ -329,6 +450,11 @@ impl Organization {
         let Some(org) = self.full() else {
             return Ok(0);
         };
+        let then = self.instant(as_of);
+        if let (Some(at), Some(true)) = (then, include_descendants) {
+            return super::graphql_as_of::member_count_then(ctx, org.id, at).await;
+        }
+        let as_of = then.map(Instant).or(as_of);
         // Through the loader: a page of organizations counts in one statement.
         let key = crate::graphql::loaders::MemberCount {
             organization_id: org.id,
@@ -341,6 +467,30 @@ impl Organization {
             .map_err(crate::graphql::loaders::loader_error)?
             .unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    /// The organization this one merged into (MERGED); null otherwise, and
+    /// outside the caller's scope.
+    async fn successor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        if self
+            .full()
+            .is_none_or(|org| org.ended_as != Some(entity::enums::OrganizationStatus::Merged))
+        {
+            return Ok(None);
+        }
+        Ok(self.succession(ctx, false).await?.into_iter().next())
+    }
+
+    /// The organizations that took over when this one ended by a merge or a
+    /// split, in id order, as far as the caller's scope reaches.
+    async fn successors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+        self.succession(ctx, false).await
+    }
+
+    /// The organizations that ended into this one by a merge or a split, in
+    /// id order, as far as the caller's scope reaches.
+    async fn predecessors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
+        self.succession(ctx, true).await
     }
 
     /// Null outside the caller's scope.
@@ -375,12 +525,16 @@ pub struct OrganizationQuery;
 
 #[Object]
 impl OrganizationQuery {
-    /// One organization by id or code; null if absent or outside the caller's scope.
+    /// One organization by id or code; null if absent or outside the caller's
+    /// scope. With asOf: as it stood then (its name, status, parent and
+    /// children then, and nested reads default to then), also when it has
+    /// ended since; null if it was not yet established then.
     async fn organization(
         &self,
         ctx: &Context<'_>,
         id: Option<ID>,
         code: Option<String>,
+        as_of: Option<Instant>,
     ) -> async_graphql::Result<Option<Organization>> {
         let lookup = match (id, code) {
             (Some(id), None) => match parse_id(&id) {
@@ -394,6 +548,12 @@ impl OrganizationQuery {
                 );
             }
         };
+        if let Some(at) = as_of.map(|at| crate::clock::truncate(at.into())) {
+            let found = super::as_of::find_at(db(ctx)?, caller(ctx)?, lookup, at)
+                .await
+                .map_err(|e| e.extend())?;
+            return Ok(found.map(|then| Organization::in_scope_then(then, at)));
+        }
         let found = service::find(db(ctx)?, caller(ctx)?, lookup)
             .await
             .map_err(|e| e.extend())?;
@@ -401,7 +561,10 @@ impl OrganizationQuery {
     }
 
     /// Organizations in the caller's scope (or the subtree `within`, itself
-    /// included), in id order.
+    /// included), in id order. With asOf: the organizations that stood then
+    /// (in `within`'s subtree as it stood then), as they were then, as far as
+    /// the caller's scope reaches today; `status` and `nameContains` match
+    /// them as they were then.
     #[graphql(complexity = "crate::graphql::limits::list_cost(first, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn organizations(
@@ -412,6 +575,7 @@ impl OrganizationQuery {
         cell_type: Option<CellType>,
         status: Option<OrganizationStatus>,
         name_contains: Option<String>,
+        as_of: Option<Instant>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<OrganizationConnection> {
@@ -423,6 +587,18 @@ impl OrganizationQuery {
             status: status.map(Into::into),
             name_contains,
         };
+        if let Some(at) = as_of.map(|at| crate::clock::truncate(at.into())) {
+            let found = super::as_of::list(db(ctx)?, caller(ctx)?, filter, at, page)
+                .await
+                .map_err(|e| e.extend())?;
+            return Ok(connection(
+                LIST,
+                found,
+                page.after,
+                |(o, _)| o.id,
+                |then| Organization::in_scope_then(then, at),
+            ));
+        }
         let found = service::list(db(ctx)?, caller(ctx)?, filter, page)
             .await
             .map_err(|e| e.extend())?;

@@ -10,6 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
+use super::history::{self, Changed};
 use super::service::{Lookup, allowed_parents, find, find_any};
 use crate::auth::{Ctx, Permission};
 use crate::domain::{Name, OrganizationCode};
@@ -56,8 +57,11 @@ impl Mutation for Rename {
         let path = org.path.clone();
         let mut renamed: organization::ActiveModel = org.into_inner().into();
         renamed.name = Set(name);
-        renamed.updated_at = Set(crate::clock::now());
-        Ok(Done::new(renamed.update(txn).await?, path))
+        let now = crate::clock::now();
+        renamed.updated_at = Set(now);
+        let renamed = renamed.update(txn).await?;
+        history::record(txn, Changed::Ids(&[renamed.id]), now).await?;
+        Ok(Done::new(renamed, path))
     }
 }
 
@@ -148,36 +152,52 @@ impl Mutation for Move {
                 "the organization is already there",
             ));
         }
-        let old_path = org.path.clone();
-        let new_path = format!("{}{}/", parent.path, org.id);
-        let depth_change = parent.depth + 1 - org.depth;
-        let subtree = subtree_range(&old_path);
-        // Each path ends with its own row's id, so no rewritten path can
-        // collide with another row's, even halfway through the statement.
-        let old_prefix_chars = i32::try_from(old_path.len())
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("path too long")))?;
         let now = crate::clock::now();
-        organization::Entity::update_many()
-            .col_expr(
-                organization::Column::Path,
-                Expr::val(new_path.clone()).binary(
-                    sea_orm::sea_query::BinOper::Custom("||"),
-                    Func::cust("SUBSTR")
-                        .arg(Expr::col(organization::Column::Path))
-                        .arg(old_prefix_chars + 1),
-                ),
-            )
-            .col_expr(
-                organization::Column::Depth,
-                Expr::col(organization::Column::Depth).add(depth_change),
-            )
-            .col_expr(organization::Column::UpdatedAt, Expr::value(now))
-            .filter(path_in(Expr::col(organization::Column::Path), &subtree))
-            .exec(txn)
-            .await?;
-        let mut moved: organization::ActiveModel = find_any(txn, org.id).await?.into();
-        moved.parent_id = Set(Some(parent.id));
-        let moved = moved.update(txn).await?;
+        let moved = reparent(txn, &org, &parent, now, now).await?;
+        let new_path = moved.path.clone();
         Ok(Done::new(moved, new_path))
     }
+}
+
+/// Re-parents an organization with its whole subtree (the caller checked the
+/// tree rules and holds the locks): every path below it is rewritten in one
+/// statement, and the subtree's history gets a new version from `at`.
+pub async fn reparent<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    org: &organization::Model,
+    parent: &organization::Model,
+    at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<organization::Model, AppError> {
+    let old_path = org.path.clone();
+    let new_path = format!("{}{}/", parent.path, org.id);
+    let depth_change = parent.depth + 1 - org.depth;
+    let subtree = subtree_range(&old_path);
+    // Each path ends with its own row's id, so no rewritten path can
+    // collide with another row's, even halfway through the statement.
+    let old_prefix_chars = i32::try_from(old_path.len())
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("path too long")))?;
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::Path,
+            Expr::val(new_path.clone()).binary(
+                sea_orm::sea_query::BinOper::Custom("||"),
+                Func::cust("SUBSTR")
+                    .arg(Expr::col(organization::Column::Path))
+                    .arg(old_prefix_chars + 1),
+            ),
+        )
+        .col_expr(
+            organization::Column::Depth,
+            Expr::col(organization::Column::Depth).add(depth_change),
+        )
+        .col_expr(organization::Column::UpdatedAt, Expr::value(now))
+        .filter(path_in(Expr::col(organization::Column::Path), &subtree))
+        .exec(txn)
+        .await?;
+    let mut moved: organization::ActiveModel = find_any(txn, org.id).await?.into();
+    moved.parent_id = Set(Some(parent.id));
+    let moved = moved.update(txn).await?;
+    history::record(txn, Changed::Subtree(&subtree_range(&new_path)), at).await?;
+    Ok(moved)
 }

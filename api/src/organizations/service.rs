@@ -26,12 +26,13 @@ pub enum Lookup {
 
 /// The kind a parent must have for a child of this kind; `None` for kinds
 /// that may be roots.
-pub(super) fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationKind] {
+pub fn allowed_parents(kind: OrganizationKind) -> &'static [OrganizationKind] {
     use OrganizationKind::*;
     match kind {
         ProvincialCommittee => &[],
         DistrictCommittee => &[ProvincialCommittee],
-        GrassrootsCommittee => &[DistrictCommittee],
+        // Since 2025 a commune committee sits directly under the province.
+        GrassrootsCommittee => &[DistrictCommittee, ProvincialCommittee],
         Cell => &[GrassrootsCommittee, DistrictCommittee],
     }
 }
@@ -109,6 +110,19 @@ pub fn is_active_cell(org: &organization::Model) -> bool {
     org.kind == OrganizationKind::Cell && org.status == OrganizationStatus::Active
 }
 
+/// Organizations whose shown status (`organization::Model::shown_status`) is this.
+pub fn shown_status_is(status: OrganizationStatus) -> sea_orm::Condition {
+    use OrganizationStatus::*;
+    let ended_as = organization::Column::EndedAs;
+    match status {
+        Active => sea_orm::Condition::all().add(organization::Column::Status.eq(Active)),
+        Dissolved => sea_orm::Condition::all()
+            .add(organization::Column::Status.eq(Dissolved))
+            .add(ended_as.is_null()),
+        Merged | Split => sea_orm::Condition::all().add(ended_as.eq(status)),
+    }
+}
+
 /// One organization by id, whatever the scope, that must exist.
 pub(super) async fn find_any<C: ConnectionTrait>(
     conn: &C,
@@ -118,6 +132,18 @@ pub(super) async fn find_any<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("organization {id} vanished")))
+}
+
+/// One organization by code, whatever the scope, that must exist.
+pub async fn find_any_by_code<C: ConnectionTrait>(
+    conn: &C,
+    code: &str,
+) -> Result<organization::Model, AppError> {
+    organization::Entity::find()
+        .filter(organization::Column::Code.eq(code))
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("organization"))
 }
 
 /// Filters of the `organizations` list.
@@ -187,7 +213,7 @@ pub async fn list<C: ConnectionTrait>(
         query = query.filter(organization::Column::CellType.eq(cell_type));
     }
     if let Some(status) = filter.status {
-        query = query.filter(organization::Column::Status.eq(status));
+        query = query.filter(shown_status_is(status));
     }
     if let Some(pattern) = name {
         query = query.filter(
@@ -220,7 +246,7 @@ pub async fn children_of<C: ConnectionTrait>(
     let mut query = organization::Entity::find()
         .filter(organization::Column::ParentId.is_in(parent_ids.iter().copied()));
     if let Some(status) = status {
-        query = query.filter(organization::Column::Status.eq(status));
+        query = query.filter(shown_status_is(status));
     }
     let mut children: HashMap<i64, Vec<organization::Model>> = HashMap::new();
     for child in query
@@ -245,7 +271,9 @@ mod tests {
         assert!(allowed_parents(Cell).contains(&GrassrootsCommittee));
         assert!(allowed_parents(Cell).contains(&DistrictCommittee));
         assert!(!allowed_parents(Cell).contains(&Cell));
-        assert_eq!(allowed_parents(GrassrootsCommittee), &[DistrictCommittee]);
+        assert!(allowed_parents(GrassrootsCommittee).contains(&DistrictCommittee));
+        assert!(allowed_parents(GrassrootsCommittee).contains(&ProvincialCommittee));
+        assert!(!allowed_parents(GrassrootsCommittee).contains(&GrassrootsCommittee));
         assert_eq!(allowed_parents(DistrictCommittee), &[ProvincialCommittee]);
         assert!(may_be_root(DistrictCommittee) && !may_be_root(Cell));
     }

@@ -1,10 +1,14 @@
 //! Plans (e.g. Đề án 04) and their progress. Progress is computed from the
 //! data at query time, never stored: targeted cells are the cells of the
-//! plan's types under the issuing committee (its subtree now) that were
-//! active on the issue date (established before its end, or with no date;
-//! not dissolved before its start, UTC); a grassroots committee is complete
-//! when all its targeted cells are dissolved and none of their members
-//! remain. A report costs six statements however many committees it has.
+//! plan's types under the issuing committee that were active on the issue
+//! date (established before its end, or with no date; not dissolved before
+//! its start, UTC). "Under" is the tree as it stood at the end of the issue
+//! date (the organization history), and a cell founded later counts where it
+//! was founded; so a reorganization after the plan (a move, a merge) does
+//! not change what was targeted, nor which committee a cell counts for. A
+//! grassroots committee is complete when all its targeted cells are
+//! dissolved and none of their members remain. A report costs seven
+//! statements however many committees it has.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use entity::enums::{CellType, OrganizationKind, TransferReason};
@@ -258,15 +262,96 @@ fn issue_day(view: &PlanView) -> (DateTime<Utc>, DateTime<Utc>) {
     (start, end)
 }
 
-/// Organizations under the issuer that existed on the issue date.
-fn under_issuer_on_issue_day(view: &PlanView) -> Condition {
-    let subtree = subtree_range(&view.issued_by.path);
-    let (start, end) = issue_day(view);
+/// A plan with the issuer's subtree as it stood at the end of the issue date.
+struct Placed<'a> {
+    view: &'a PlanView,
+    subtree: (String, String),
+}
+
+/// The alias of `organization_version` joined as each organization's place
+/// for the plan.
+fn placed_as() -> sea_orm::sea_query::Alias {
+    sea_orm::sea_query::Alias::new("pv")
+}
+
+/// The id of the version that places an organization for the plan: the one
+/// valid at the end of the issue date or, for one founded later, its first.
+fn placement(view: &PlanView, organization_id: Expr) -> SelectStatement {
+    use entity::organization_version as version;
+    use sea_orm::sea_query::{Alias, CaseStatement};
+    let (_, end) = issue_day(view);
+    let w = Alias::new("w");
+    let from = || Expr::col((w.clone(), version::Column::ValidFrom));
+    let before_end = || from().lt(end);
+    Query::select()
+        .column((w.clone(), version::Column::Id))
+        .from_as(version::Entity, w.clone())
+        .and_where(Expr::col((w.clone(), version::Column::OrganizationId)).eq(organization_id))
+        .order_by_expr(
+            CaseStatement::new().case(before_end(), 0).finally(1).into(),
+            sea_orm::Order::Asc,
+        )
+        .order_by_expr(
+            CaseStatement::new()
+                .case(before_end(), from())
+                .finally(Expr::cust("NULL"))
+                .into(),
+            sea_orm::Order::Desc,
+        )
+        .order_by_expr(from(), sea_orm::Order::Asc)
+        .limit(1)
+        .to_owned()
+}
+
+/// Joins each organization's place for the plan as "pv".
+fn join_placement(query: &mut SelectStatement, view: &PlanView) {
+    use entity::organization_version as version;
+    query.join_as(
+        sea_orm::sea_query::JoinType::InnerJoin,
+        version::Entity,
+        placed_as(),
+        Expr::col((placed_as(), version::Column::Id)).in_subquery(placement(
+            view,
+            Expr::col((organization::Entity, organization::Column::Id)),
+        )),
+    );
+}
+
+/// The issuer's subtree as it stood at the end of the issue date.
+async fn place<'a, C: ConnectionTrait>(
+    conn: &C,
+    view: &'a PlanView,
+) -> Result<Placed<'a>, AppError> {
+    use entity::organization_version as version;
+    let query = Query::select()
+        .column(version::Column::Path)
+        .from(version::Entity)
+        .and_where(
+            Expr::col(version::Column::Id)
+                .in_subquery(placement(view, Expr::val(view.issued_by.id))),
+        )
+        .to_owned();
+    let path: Option<String> = match conn.query_one(&query).await? {
+        Some(row) => Some(row.try_get_by_index(0)?),
+        None => None,
+    };
+    let path = path.unwrap_or_else(|| view.issued_by.path.clone());
+    Ok(Placed {
+        view,
+        subtree: subtree_range(&path),
+    })
+}
+
+/// Organizations under the issuer that existed on the issue date (with
+/// their place for the plan joined as "pv").
+fn under_issuer_on_issue_day(placed: &Placed<'_>) -> Condition {
+    use entity::organization_version as version;
+    let (start, end) = issue_day(placed.view);
     let col = |c: organization::Column| Expr::col((organization::Entity, c));
     Condition::all()
         .add(crate::tree::path_in(
-            col(organization::Column::Path),
-            &subtree,
+            Expr::col((placed_as(), version::Column::Path)),
+            &placed.subtree,
         ))
         .add(
             Condition::any()
@@ -280,25 +365,28 @@ fn under_issuer_on_issue_day(view: &PlanView) -> Condition {
         )
 }
 
-/// The plan's targeted cells, as a condition on `organization`.
-fn targeted(view: &PlanView) -> Condition {
+/// The plan's targeted cells, as a condition on `organization` (with "pv").
+fn targeted(placed: &Placed<'_>) -> Condition {
+    let view = placed.view;
     let col = |c: organization::Column| Expr::col((organization::Entity, c));
-    under_issuer_on_issue_day(view)
+    under_issuer_on_issue_day(placed)
         .add(col(organization::Column::Kind).eq(OrganizationKind::Cell))
         .add(col(organization::Column::CellType).is_in(view.target_cell_types.iter().copied()))
 }
 
-/// Memberships in targeted cells: `membership JOIN organization`.
-fn memberships_in_targeted(view: &PlanView) -> SelectStatement {
-    Query::select()
+/// Memberships in targeted cells: `membership JOIN organization JOIN pv`.
+fn memberships_in_targeted(placed: &Placed<'_>) -> SelectStatement {
+    let mut query = Query::select()
         .from(membership::Entity)
         .inner_join(
             organization::Entity,
             Expr::col((organization::Entity, organization::Column::Id))
                 .equals((membership::Entity, membership::Column::OrganizationId)),
         )
-        .cond_where(targeted(view))
-        .to_owned()
+        .to_owned();
+    join_placement(&mut query, placed.view);
+    query.cond_where(targeted(placed));
+    query
 }
 
 fn member_count(mut query: SelectStatement, by_committee: bool) -> SelectStatement {
@@ -307,32 +395,33 @@ fn member_count(mut query: SelectStatement, by_committee: bool) -> SelectStateme
         membership::Column::MemberId,
     ))));
     if by_committee {
+        use entity::organization_version as version;
         query
-            .column((organization::Entity, organization::Column::ParentId))
-            .group_by_col((organization::Entity, organization::Column::ParentId));
+            .column((placed_as(), version::Column::ParentId))
+            .group_by_col((placed_as(), version::Column::ParentId));
     }
     query
 }
 
 /// Members with an open membership in a targeted cell.
-fn remaining(view: &PlanView, by_committee: bool) -> SelectStatement {
-    let mut query = memberships_in_targeted(view);
+fn remaining(placed: &Placed<'_>, by_committee: bool) -> SelectStatement {
+    let mut query = memberships_in_targeted(placed);
     query.and_where(Expr::col((membership::Entity, membership::Column::EndedAt)).is_null());
     member_count(query, by_committee)
 }
 
 /// Members who left a targeted cell on or after the issue date, by a
 /// transfer (not a removal or death), and remain in none.
-fn transferred(view: &PlanView) -> impl Fn(bool) -> SelectStatement + '_ {
+fn transferred<'a>(placed: &'a Placed<'a>) -> impl Fn(bool) -> SelectStatement + 'a {
     move |by_committee| {
-        let (start, _) = issue_day(view);
+        let (start, _) = issue_day(placed.view);
         let still_there = {
-            let mut open = memberships_in_targeted(view);
+            let mut open = memberships_in_targeted(placed);
             open.column((membership::Entity, membership::Column::MemberId))
                 .and_where(Expr::col((membership::Entity, membership::Column::EndedAt)).is_null());
             open
         };
-        let mut query = memberships_in_targeted(view);
+        let mut query = memberships_in_targeted(placed);
         query
             .inner_join(
                 transfer_event::Entity,
@@ -380,22 +469,33 @@ struct CellCounts {
 
 /// The plan's progress and its committees' rows, from the data as it is now.
 pub async fn report<C: ConnectionTrait>(conn: &C, view: &PlanView) -> Result<Report, AppError> {
+    use entity::organization_version as version;
+    let placed = place(conn, view).await?;
+    let mut committee_ids = Query::select()
+        .column((organization::Entity, organization::Column::Id))
+        .from(organization::Entity)
+        .to_owned();
+    join_placement(&mut committee_ids, view);
+    committee_ids.cond_where(under_issuer_on_issue_day(&placed));
     let committees = organization::Entity::find()
-        .filter(under_issuer_on_issue_day(view))
+        .filter(organization::Column::Id.in_subquery(committee_ids))
         .filter(organization::Column::Kind.eq(OrganizationKind::GrassrootsCommittee))
         .order_by_asc(organization::Column::Code)
         .all(conn)
         .await?;
 
-    let cells_query = Query::select()
-        .column(organization::Column::ParentId)
-        .expr(Func::count(Expr::col(organization::Column::Id)))
-        .expr(Func::count(Expr::col(organization::Column::DissolvedAt)))
-        .expr(Func::max(Expr::col(organization::Column::DissolvedAt)))
+    let col = |c: organization::Column| Expr::col((organization::Entity, c));
+    let mut cells_query = Query::select()
+        .column((placed_as(), version::Column::ParentId))
+        .expr(Func::count(col(organization::Column::Id)))
+        .expr(Func::count(col(organization::Column::DissolvedAt)))
+        .expr(Func::max(col(organization::Column::DissolvedAt)))
         .from(organization::Entity)
-        .cond_where(targeted(view))
-        .group_by_col(organization::Column::ParentId)
         .to_owned();
+    join_placement(&mut cells_query, view);
+    cells_query
+        .cond_where(targeted(&placed))
+        .group_by_col((placed_as(), version::Column::ParentId));
     let mut cells: HashMap<Option<i64>, CellCounts> = HashMap::new();
     for row in conn.query_all(&cells_query).await? {
         cells.insert(
@@ -407,8 +507,8 @@ pub async fn report<C: ConnectionTrait>(conn: &C, view: &PlanView) -> Result<Rep
             },
         );
     }
-    let (remaining_by, remaining_total) = counts(conn, |by| remaining(view, by)).await?;
-    let (transferred_by, transferred_total) = counts(conn, transferred(view)).await?;
+    let (remaining_by, remaining_total) = counts(conn, |by| remaining(&placed, by)).await?;
+    let (transferred_by, transferred_total) = counts(conn, transferred(&placed)).await?;
 
     let rows: Vec<CommitteeProgress> = committees
         .into_iter()

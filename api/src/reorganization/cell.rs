@@ -78,7 +78,7 @@ async fn collect<C: ConnectionTrait>(conn: &C, cell_id: i64) -> Result<Present, 
 /// The open memberships of a cell, with every member concerned locked, so
 /// none of them can move while the dissolution runs. Members who joined
 /// between the read and the locks are locked in another round.
-async fn lock_open_memberships<C: ConnectionTrait>(
+pub(super) async fn lock_open_memberships<C: ConnectionTrait>(
     conn: &C,
     cell_id: i64,
 ) -> Result<(organization::Model, Vec<membership::Model>), AppError> {
@@ -148,7 +148,7 @@ fn route<'p>(
             .people
             .get(&member_id)
             .and_then(|p| p.residence_cell_id);
-        match (input.routing, residence) {
+        match (&input.routing, residence) {
             (Routing::ByResidence, Some(residence)) => {
                 targets.push((official, Target::Id(residence)))
             }
@@ -157,6 +157,7 @@ fn route<'p>(
                 None,
                 "no destination given and no residence cell recorded",
             )),
+            (Routing::Into(code), _) => targets.push((official, Target::Code(code.clone()))),
             (Routing::Explicit, _) => {
                 faults.push(fault(Some(member_id), None, "no destination given"))
             }

@@ -12,18 +12,21 @@ use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set};
 use crate::domain::{DecisionRef, OrganizationCode};
 use crate::error::{AppError, Fault};
 use crate::members::lookup::MemberRef;
+use crate::organizations::history::{self, Changed};
 
 /// Most explicit destinations in one dissolution (a cell rarely has more
 /// than a few hundred members).
 pub const MAX_DESTINATIONS: usize = 5_000;
 
 /// Where members without an explicit destination go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Routing {
     /// Every official member must be given a destination.
     Explicit,
     /// Members without a destination go to their residence cell.
     ByResidence,
+    /// Members without a destination go to this cell (a merge).
+    Into(String),
 }
 
 /// One explicit destination.
@@ -113,5 +116,7 @@ pub(super) async fn mark_dissolved<C: ConnectionTrait>(
     dissolved.dissolved_at = Set(Some(at));
     dissolved.dissolution_decision = Set(Some(decision_ref.to_owned()));
     dissolved.updated_at = Set(now);
-    Ok(dissolved.update(conn).await?)
+    let dissolved = dissolved.update(conn).await?;
+    history::record(conn, Changed::Ids(&[dissolved.id]), at).await?;
+    Ok(dissolved)
 }
