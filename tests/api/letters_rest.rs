@@ -4,6 +4,7 @@
 
 use api::auth::Role;
 use chrono::{Days, Utc};
+use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, token_for};
@@ -66,5 +67,35 @@ on_both_backends! {
         for path in ["/api/v1/letters", "/api/v1/letters/{id}/receipt", "/api/v1/letters/{id}/cancellation"] {
             assert!(document["paths"].get(path).is_some(), "{path} documented");
         }
+    }
+}
+
+on_both_backends! {
+    async fn a_direct_temporary_transfer_over_rest_carries_its_end(app: TestApp) {
+        let seeded = two_districts(&app).await;
+        let admin = token_for(Role::Admin, None);
+        let today = Utc::now().date_naive();
+        let member: i64 = seeded.yt_member.parse().expect("id");
+        let transfer = |key: &str, ends: chrono::NaiveDate| json!({ "events": [{ "externalId": key, "memberId": member,
+            "toOrganizationCode": "SL.YT.CQ", "kind": "TEMPORARY", "reason": "OTHER", "purpose": "STUDY",
+            "endsOn": ends.to_string() }] });
+        let memberships = || async { entity::membership::Entity::find().count(app.db()).await.expect("count") };
+        let before = memberships().await;
+        // Study may last two years, not three.
+        let (status, refused) = post(&app, &admin, "/api/v1/transfer-events", transfer("rest-tmp-long", today + Days::new(1100))).await;
+        assert_eq!(status, 200, "{refused}");
+        assert_eq!(refused["results"][0]["status"], "REJECTED", "{refused}");
+        assert_eq!(refused["results"][0]["error"]["code"], "BAD_USER_INPUT");
+        assert_eq!(refused["results"][0]["error"]["field"], "endsOn", "{refused}");
+        assert_eq!(memberships().await, before, "nothing written");
+        let ends = today + Days::new(20);
+        let (_, applied) = post(&app, &admin, "/api/v1/transfer-events", transfer("rest-tmp", ends)).await;
+        assert_eq!(applied["results"][0]["status"], "APPLIED", "{applied}");
+        let listed = app
+            .graphql_as(&admin, "{ temporaryMembershipsEnding(within: \"SL.YT\", days: 30) { endsOn organization { code } member { id } } }", json!({}))
+            .await;
+        assert_eq!(listed["data"]["temporaryMembershipsEnding"], json!([
+            { "endsOn": ends.to_string(), "organization": { "code": "SL.YT.CQ" }, "member": { "id": seeded.yt_member } },
+        ]), "{listed}");
     }
 }

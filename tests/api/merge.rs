@@ -119,6 +119,17 @@ on_both_backends! {
         }
         assert_eq!(merged["transfers"], json!([]), "a committee merge moves cells, not members");
 
+        // A consumer scoped to an old commune finds the new one by its code,
+        // and nothing inside it.
+        let old_scope = token_for(Role::Reader, Some("SL.BL"));
+        let found = app
+            .graphql_as(&old_scope, "{ organization(code: \"SL.BL\") { status successor { code kind parent { code } memberCount } } }", json!({}))
+            .await;
+        assert_eq!(found["data"]["organization"]["successor"]["code"], "VP.SL", "{found}");
+        assert_eq!(found["data"]["organization"]["successor"]["kind"], "GRASSROOTS_COMMITTEE");
+        assert_eq!(found["data"]["organization"]["successor"]["parent"], Value::Null, "{found}");
+        assert_eq!(found["data"]["organization"]["successor"]["memberCount"], 0, "nothing inside it: {found}");
+
         // Members stay in their cells, now under the new commune.
         let now = app.graphql("{ organization(code: \"VP.SL\") { memberCount(includeDescendants: true) } cell: organization(code: \"SL.BL.R1\") { ancestors { code } } sl: organization(code: \"SL\") { memberCount(includeDescendants: true) } }", json!({})).await;
         assert_eq!(now["data"]["organization"]["memberCount"], 2, "{now}");

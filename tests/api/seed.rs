@@ -105,7 +105,7 @@ on_both_backends! {
         // Two members left by letter for Tam Dương, one is still in transit.
         let letters = app
             .graphql("{ members(within: \"TD\") { totalCount } letters(inTransit: true) { totalCount }
-                        overdue: letters(within: \"SL\", overdue: true) { totalCount }
+                        overdue: letters(within: \"PT\", overdue: true) { totalCount }
                         cancelled: letters(status: CANCELLED) { totalCount } }", json!({}))
             .await;
         assert_eq!(letters["data"]["members"]["totalCount"], 2, "{letters}");

@@ -159,7 +159,7 @@ impl Organization {
 }
 
 impl Organization {
-    /// Successors or predecessors, those the caller sees, in id order.
+    /// Successors or predecessors in id order; identity only outside the scope.
     async fn succession(
         &self,
         ctx: &Context<'_>,
@@ -176,10 +176,13 @@ impl Organization {
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
+        // Outside the caller's scope an organization that took over (or ended
+        // into this one) shows who it is and nothing inside it, like the far
+        // end of an event: a consumer holding an old code finds the new one.
         let mut found = Vec::new();
         for id in ids {
-            if let Some(visible) = load_visible(ctx, id).await? {
-                found.push(visible);
+            if let Some(seen) = load_endpoint(ctx, id).await? {
+                found.push(seen);
             }
         }
         Ok(found)
@@ -482,13 +485,13 @@ impl Organization {
     }
 
     /// The organizations that took over when this one ended by a merge or a
-    /// split, in id order, as far as the caller's scope reaches.
+    /// split, in id order; outside the caller's scope, who they are only.
     async fn successors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
         self.succession(ctx, false).await
     }
 
     /// The organizations that ended into this one by a merge or a split, in
-    /// id order, as far as the caller's scope reaches.
+    /// id order; outside the caller's scope, who they are only.
     async fn predecessors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organization>> {
         self.succession(ctx, true).await
     }

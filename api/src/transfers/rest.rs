@@ -55,6 +55,13 @@ pub struct TransferEventInput {
     /// RFC 3339 with a time zone (`Z` or an offset), at most 5 minutes ahead; default now.
     #[serde(default, deserialize_with = "crate::clock::deserialize_instant")]
     pub effective_at: Option<DateTime<Utc>>,
+    /// A TEMPORARY transfer's last day (`YYYY-MM-DD`): at most 1 year after
+    /// `effectiveAt` for WORK or RESIDENCE, 2 for STUDY (configurable).
+    #[schema(example = "2027-06-30")]
+    pub ends_on: Option<chrono::NaiveDate>,
+    /// What a TEMPORARY transfer is for; it decides how long it may last.
+    #[schema(value_type = Option<crate::rest::openapi::TemporaryPurpose>, example = "WORK")]
+    pub purpose: Option<entity::enums::TemporaryPurpose>,
 }
 
 impl From<TransferEventInput> for TransferRequest {
@@ -69,8 +76,8 @@ impl From<TransferEventInput> for TransferRequest {
             reason: input.reason,
             decision_ref: input.decision_ref,
             effective_at: input.effective_at.map(crate::clock::truncate),
-            ends_on: None,
-            purpose: None,
+            ends_on: input.ends_on,
+            purpose: input.purpose,
             rules: Default::default(),
         }
     }
@@ -174,7 +181,14 @@ pub async fn submit_events(
     // A batch counts once: it is one request, and at most 500 events.
     state.rate_limits.mutation(&caller.principal.subject)?;
     let batch = batch.0;
-    let requests = batch.events.into_iter().map(Into::into).collect();
+    let requests = batch
+        .events
+        .into_iter()
+        .map(|input| TransferRequest {
+            rules: state.config.letters,
+            ..input.into()
+        })
+        .collect();
     let items = service::submit_batch(&state.db, &caller, requests).await?;
     let results = items
         .into_iter()
