@@ -13,6 +13,7 @@ from cellreg_client.api.transfers import feed, submit_events
 from cellreg_client.models import (
     ActiveMembersPage,
     ErrorCode,
+    EventPhase,
     FeedPage,
     ItemStatus,
     MemberPlacement,
@@ -63,7 +64,8 @@ conflict = answer.results[1]
 assert conflict.status == ItemStatus.REJECTED, conflict
 assert conflict.error.code == ErrorCode.CONFLICT and conflict.error.index == 1, conflict.error
 
-# Page the feed from the demo's admissions to the head; the transfer is last.
+# Page the feed, one event a page, from the demo's admissions to the head:
+# the demo's letter steps, then the transfer, last, without a gap.
 after, seen = 2197, []
 while True:
     feed_page = expect(feed.sync(client=client, after=after, limit=1), FeedPage, "feed")
@@ -71,8 +73,10 @@ while True:
     after = feed_page.next_after
     if not feed_page.has_more:
         break
-assert [event.sequence for event in seen] == [applied.sequence], seen
-event = seen[0]
+assert [event.sequence for event in seen] == list(range(2198, applied.sequence + 1)), seen
+assert {event.phase for event in seen[:-1]} <= {EventPhase.DEPARTED, EventPhase.ARRIVED, EventPhase.RETURNED}, seen
+event = seen[-1]
+assert event.phase == EventPhase.COMPLETED, event
 assert event.reason == TransferReason.RELOCATION and event.to_organization_code == "SL.TS.T02", event
 assert isinstance(event.effective_at, datetime) and event.effective_at.tzinfo is not None, event.effective_at
 
