@@ -26,8 +26,6 @@ pub mod plans;
 pub mod reorganization;
 pub mod rest;
 pub mod seed;
-pub mod seed_2025;
-pub mod seed_letters;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

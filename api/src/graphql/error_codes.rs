@@ -75,12 +75,19 @@ impl Extension for ErrorCodes {
             None
         };
         match over {
-            Some(message) => Err(vec![super::limits::refusal(&AppError::LimitExceeded(
-                message.to_owned(),
-            ))]),
+            Some(message) => Err(vec![refusal(&AppError::LimitExceeded(message.to_owned()))]),
             None => Ok(valid),
         }
     }
+}
+
+/// A request-level refusal as GraphQL reports it: message and `extensions`
+/// (code, and `retryAfter` when rate-limited), no location.
+pub(super) fn refusal(err: &crate::error::AppError) -> async_graphql::ServerError {
+    let error = async_graphql::ErrorExtensions::extend(err);
+    let mut refusal = async_graphql::ServerError::new(error.message, None);
+    refusal.extensions = error.extensions;
+    refusal
 }
 
 /// The code a GraphQL error carries, if it is one of the closed list: the

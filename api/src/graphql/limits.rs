@@ -1,6 +1,7 @@
 //! Query cost: a list field costs its page size times its children, so the
 //! complexity limit bounds the rows one request can make the server read.
 
+use super::error_codes::refusal;
 use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 /// The cost of a paged list field: `first` (default 50, within 1..=500 for
@@ -84,15 +85,6 @@ impl RequestLimitsCheck {
 
 fn limit_error(message: String) -> async_graphql::ServerError {
     refusal(&crate::error::AppError::LimitExceeded(message))
-}
-
-/// A request-level refusal as GraphQL reports it: message and `extensions`
-/// (code, and `retryAfter` when rate-limited), no location.
-pub(super) fn refusal(err: &crate::error::AppError) -> async_graphql::ServerError {
-    let error = async_graphql::ErrorExtensions::extend(err);
-    let mut refusal = async_graphql::ServerError::new(error.message, None);
-    refusal.extensions = error.extensions;
-    refusal
 }
 
 #[derive(Default)]

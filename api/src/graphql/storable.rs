@@ -76,7 +76,7 @@ impl Extension for StorableTextCheck {
             // Counted like any mutation, so refusals cannot flood the audit log.
             if let Err(limited) = state.rate_limits.mutation(&caller.principal.subject) {
                 tracing::info!(subject = %caller.principal.subject, "mutation rate limit reached");
-                return Err(super::limits::refusal(&limited));
+                return Err(super::error_codes::refusal(&limited));
             }
             let code = crate::error::ErrorCode::BadUserInput;
             for action in mutations {
@@ -91,7 +91,7 @@ impl Extension for StorableTextCheck {
             }
         }
         tracing::info!(field = %nul.field, "input with NUL refused");
-        Err(super::limits::refusal(&AppError::from(nul)))
+        Err(super::error_codes::refusal(&AppError::from(nul)))
     }
 }
 

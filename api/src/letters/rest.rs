@@ -45,14 +45,14 @@ pub struct IssueLetterBody {
     pub member_id: Option<i64>,
     pub member_national_id: Option<String>,
     /// OFFICIAL (default) or TEMPORARY.
-    #[schema(value_type = Option<crate::rest::openapi::MembershipKind>, example = "OFFICIAL")]
+    #[schema(value_type = Option<crate::rest::closed_sets::MembershipKind>, example = "OFFICIAL")]
     pub kind: Option<MembershipKind>,
     /// The receiving committee or cell, anywhere in the registry.
     pub to_organization_code: String,
     /// Unique within the issuing grassroots committee.
     pub number: String,
     /// RELOCATION, REASSIGNMENT or OTHER.
-    #[schema(value_type = crate::rest::openapi::TransferReason, example = "RELOCATION")]
+    #[schema(value_type = crate::rest::closed_sets::TransferReason, example = "RELOCATION")]
     pub reason: TransferReason,
     pub decision_ref: Option<String>,
     /// YYYY-MM.
@@ -62,7 +62,7 @@ pub struct IssueLetterBody {
     /// TEMPORARY letters: the day the activity ends.
     pub ends_on: Option<NaiveDate>,
     /// TEMPORARY letters: WORK, RESIDENCE or STUDY.
-    #[schema(value_type = Option<crate::rest::openapi::TemporaryPurpose>, example = "WORK")]
+    #[schema(value_type = Option<crate::rest::closed_sets::TemporaryPurpose>, example = "WORK")]
     pub purpose: Option<TemporaryPurpose>,
 }
 
@@ -92,9 +92,9 @@ pub struct CancellationBody {
 pub struct LetterView {
     pub id: i64,
     pub number: String,
-    #[schema(value_type = crate::rest::openapi::MembershipKind)]
+    #[schema(value_type = crate::rest::closed_sets::MembershipKind)]
     pub kind: MembershipKind,
-    #[schema(value_type = crate::rest::openapi::LetterStatus)]
+    #[schema(value_type = crate::rest::closed_sets::LetterStatus)]
     pub status: LetterStatus,
     pub member_id: i64,
     /// Masked for roles without personal-data access.
@@ -104,7 +104,7 @@ pub struct LetterView {
     pub to_organization_code: String,
     #[schema(required = true)]
     pub received_cell_code: Option<String>,
-    #[schema(value_type = crate::rest::openapi::TransferReason)]
+    #[schema(value_type = crate::rest::closed_sets::TransferReason)]
     pub reason: TransferReason,
     #[schema(required = true)]
     pub decision_ref: Option<String>,
@@ -116,7 +116,7 @@ pub struct LetterView {
     pub days_overdue: i64,
     #[schema(required = true)]
     pub ends_on: Option<NaiveDate>,
-    #[schema(value_type = Option<crate::rest::openapi::TemporaryPurpose>, required = true)]
+    #[schema(value_type = Option<crate::rest::closed_sets::TemporaryPurpose>, required = true)]
     pub purpose: Option<TemporaryPurpose>,
     #[schema(required = true)]
     pub late_reason: Option<String>,
@@ -314,7 +314,7 @@ pub struct LetterParams {
     /// A committee or cell code: letters leaving or reaching its subtree (default: the caller's scope).
     pub within: Option<String>,
     /// OPEN, RECEIVED or CANCELLED.
-    #[param(value_type = Option<crate::rest::openapi::LetterStatus>)]
+    #[param(value_type = Option<crate::rest::closed_sets::LetterStatus>)]
     pub status: Option<LetterStatus>,
     /// Only OPEN OFFICIAL letters (members in transit).
     pub in_transit: Option<bool>,

@@ -1,10 +1,12 @@
 //! REST routes: health checks now, the `/api/v1` resources as they arrive.
 
+pub mod closed_sets;
 pub mod extract;
 pub mod openapi;
 mod storable;
 
-pub use openapi::{ApiDoc, closed_set_values};
+pub use closed_sets::closed_set_values;
+pub use openapi::ApiDoc;
 
 use std::time::Duration;
 

@@ -46,9 +46,9 @@ pub struct TransferEventInput {
     /// An ACTIVE CELL in the caller's scope.
     pub to_organization_code: String,
     /// Default OFFICIAL.
-    #[schema(value_type = Option<crate::rest::openapi::MembershipKind>)]
+    #[schema(value_type = Option<crate::rest::closed_sets::MembershipKind>)]
     pub kind: Option<MembershipKind>,
-    #[schema(value_type = crate::rest::openapi::TransferReason)]
+    #[schema(value_type = crate::rest::closed_sets::TransferReason)]
     pub reason: TransferReason,
     /// The decision's reference: 1 to 255 characters, not blank.
     pub decision_ref: Option<String>,
@@ -60,7 +60,7 @@ pub struct TransferEventInput {
     #[schema(example = "2027-06-30")]
     pub ends_on: Option<chrono::NaiveDate>,
     /// What a TEMPORARY transfer is for; it decides how long it may last.
-    #[schema(value_type = Option<crate::rest::openapi::TemporaryPurpose>, example = "WORK")]
+    #[schema(value_type = Option<crate::rest::closed_sets::TemporaryPurpose>, example = "WORK")]
     pub purpose: Option<entity::enums::TemporaryPurpose>,
 }
 
@@ -223,9 +223,9 @@ pub struct FeedEvent {
     #[schema(required = true)]
     pub from_organization_code: Option<String>,
     pub to_organization_code: String,
-    #[schema(value_type = crate::rest::openapi::MembershipKind)]
+    #[schema(value_type = crate::rest::closed_sets::MembershipKind)]
     pub kind: MembershipKind,
-    #[schema(value_type = crate::rest::openapi::TransferReason)]
+    #[schema(value_type = crate::rest::closed_sets::TransferReason)]
     pub reason: TransferReason,
     #[schema(required = true)]
     pub decision_ref: Option<String>,
@@ -235,7 +235,7 @@ pub struct FeedEvent {
     /// COMPLETED for a move in one step; an introduction letter's steps are
     /// DEPARTED (issued: an OFFICIAL letter's member is in transit), then
     /// ARRIVED (received) or RETURNED (cancelled).
-    #[schema(value_type = crate::rest::openapi::EventPhase)]
+    #[schema(value_type = crate::rest::closed_sets::EventPhase)]
     pub phase: EventPhase,
     /// The introduction letter this event is a step of.
     pub letter_id: Option<i64>,

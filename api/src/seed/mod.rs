@@ -1,5 +1,7 @@
 //! `cellreg seed demo`: the Sông Lô district as it stood when Đề án 04 was
-//! issued, then its 2025 reorganization (`seed_2025`). 17 grassroots committees (the town of Tam Sơn and 16 communes),
+//! issued, the letters it sent to a second district in 2025 (`letters`),
+//! then its 2025 reorganization (`reorganization_2025`). 17 grassroots
+//! committees (the town of Tam Sơn and 16 communes),
 //! 256 cells (each commune with one AGENCY and one MILITARY cell, the rest
 //! RESIDENTIAL), members living in residential cells, and plan DA04 issued
 //! 2017-08-01 targeting AGENCY and MILITARY cells.
@@ -18,10 +20,16 @@ use rand_chacha::ChaCha8Rng;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::auth::{Ctx, Principal, Role};
-use crate::error::AppError;
 use crate::members::registration::{self as members, RegisterMember};
 use crate::organizations::create::{self as organizations, CreateOrganization};
 use crate::plans::service::{self as plans, CreatePlan};
+
+mod failure;
+mod letters;
+mod reorganization_2025;
+
+pub use failure::SeedError;
+use failure::step;
 
 pub use crate::config::DEFAULT_SEED;
 
@@ -72,26 +80,6 @@ pub enum Seeded {
     },
 }
 
-/// Why a seed run stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum SeedError {
-    #[error(
-        "the database already holds other data ({0}); seed an empty database, or pass --force to add the demo beside it"
-    )]
-    NotEmpty(String),
-    #[error("{what}: {source}")]
-    Step {
-        what: String,
-        #[source]
-        source: AppError,
-    },
-}
-
-fn step(what: impl Into<String>) -> impl FnOnce(AppError) -> SeedError {
-    let what = what.into();
-    move |source| SeedError::Step { what, source }
-}
-
 /// The seed run's caller: an unscoped ADMIN, as the audit log will say.
 fn seeder() -> Ctx {
     Ctx {
@@ -121,8 +109,8 @@ fn is_demo_code(code: &str) -> bool {
                 .is_some_and(|rest| rest.starts_with('.'))
     };
     under(DISTRICT_CODE)
-        || under(crate::seed_letters::SECOND_DISTRICT)
-        || under(crate::seed_2025::PROVINCE_CODE)
+        || under(letters::SECOND_DISTRICT)
+        || under(reorganization_2025::PROVINCE_CODE)
 }
 
 /// Refuses a database holding anything but (part of) the demo.
@@ -232,7 +220,7 @@ fn established() -> DateTime<Utc> {
 }
 
 /// Builds the demo: Sông Lô as DA04 found it, then its 2025 reorganization
-/// (`seed_2025`). `progress` hears one line per commune, then per merge.
+/// (`reorganization_2025`). `progress` hears one line per commune, then per merge.
 pub async fn demo(
     db: &DatabaseConnection,
     seed: u64,
@@ -241,7 +229,7 @@ pub async fn demo(
 ) -> Result<Seeded, SeedError> {
     let built = demo_2017(db, seed, force, &mut progress).await?;
     if matches!(built, Seeded::Built { .. }) {
-        crate::seed_2025::reorganize(db, &seeder(), progress).await?;
+        reorganization_2025::reorganize(db, &seeder(), DISTRICT_CODE, progress).await?;
     }
     Ok(built)
 }
@@ -386,7 +374,7 @@ pub async fn demo_2017(
 
     // Letters of 2025 to a second district; before the plan, whose
     // creation marks the demo complete.
-    crate::seed_letters::demo_letters(db, &ctx, crate::config::LetterRules::default())
+    letters::demo_letters(db, &ctx, crate::config::LetterRules::default())
         .await
         .map_err(step("cannot write the demo's letters"))?;
     plans::create(

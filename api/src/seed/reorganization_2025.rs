@@ -9,11 +9,11 @@
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use entity::enums::OrganizationKind;
 
+use super::failure::{SeedError, step};
 use crate::auth::Ctx;
 use crate::organizations::create::{self as organizations, CreateOrganization};
 use crate::reorganization::dissolution::{Dissolve, Routing};
 use crate::reorganization::merge::Merge;
-use crate::seed::{DISTRICT_CODE, SeedError};
 
 pub const PROVINCE_CODE: &str = "PT";
 const DECISION: &str = "1676/NQ-UBTVQH15";
@@ -40,16 +40,12 @@ pub fn reorganized_at() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-fn step(what: impl Into<String>) -> impl FnOnce(crate::error::AppError) -> SeedError {
-    let what = what.into();
-    move |source| SeedError::Step { what, source }
-}
-
-/// Runs the 2025 reorganization on the seeded district. `progress` hears
-/// one line per new commune.
+/// Runs the 2025 reorganization on the seeded `district` (its communes'
+/// codes are `district.XX`). `progress` hears one line per new commune.
 pub async fn reorganize(
     db: &sea_orm::DatabaseConnection,
     ctx: &Ctx,
+    district: &str,
     mut progress: impl FnMut(&str),
 ) -> Result<(), SeedError> {
     let at = reorganized_at();
@@ -67,14 +63,14 @@ pub async fn reorganize(
     )
     .await
     .map_err(step("cannot create the province"))?;
-    crate::unit_of_work::run(db, ctx, &JoinProvince { at })
+    crate::unit_of_work::run(db, ctx, &JoinProvince { district, at })
         .await
         .map_err(step("cannot place the district under the province"))?;
     for (code, name, old) in NEW_COMMUNES {
         let merge = Merge {
             source_codes: old
                 .iter()
-                .map(|short| format!("{DISTRICT_CODE}.{short}"))
+                .map(|short| format!("{district}.{short}"))
                 .collect(),
             code: code.to_owned(),
             name: name.to_owned(),
@@ -95,7 +91,7 @@ pub async fn reorganize(
         db,
         ctx,
         Dissolve {
-            organization_code: DISTRICT_CODE.to_owned(),
+            organization_code: district.to_owned(),
             decision_ref: DECISION.to_owned(),
             effective_at: Some(at),
             destinations: Vec::new(),
@@ -108,16 +104,17 @@ pub async fn reorganize(
 }
 
 /// The district placed under the province at the reorganization's instant.
-struct JoinProvince {
+struct JoinProvince<'a> {
+    district: &'a str,
     at: DateTime<Utc>,
 }
 
-impl crate::unit_of_work::Mutation for JoinProvince {
+impl crate::unit_of_work::Mutation for JoinProvince<'_> {
     type Output = ();
     const ACTION: &'static str = "moveOrganization";
 
     fn target(&self) -> String {
-        format!("{DISTRICT_CODE}->{PROVINCE_CODE}")
+        format!("{}->{PROVINCE_CODE}", self.district)
     }
 
     async fn apply(
@@ -126,7 +123,7 @@ impl crate::unit_of_work::Mutation for JoinProvince {
         _ctx: &Ctx,
     ) -> Result<crate::unit_of_work::Done<()>, crate::error::AppError> {
         use crate::organizations::service::find_any_by_code;
-        let district = find_any_by_code(txn, DISTRICT_CODE).await?;
+        let district = find_any_by_code(txn, self.district).await?;
         let province = find_any_by_code(txn, PROVINCE_CODE).await?;
         let now = crate::clock::now();
         let moved = crate::organizations::rename_and_move::reparent(
