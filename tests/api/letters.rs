@@ -529,3 +529,34 @@ on_both_backends! {
         assert_eq!(age["data"]["member"]["partyAge"]["daysNotCounted"], 0, "{age}");
     }
 }
+
+on_both_backends! {
+    async fn a_hold_placed_while_the_letter_travels_stops_its_receipt(app: TestApp) {
+        let seeded = two_districts(&app).await;
+        let (sender, receiver) = (sender(), receiver());
+        let issued = app.graphql_as(&sender, ISSUE, letter_input("held-1", &seeded.bl_member, "H-1")).await;
+        assert!(issued.get("errors").is_none(), "{issued}");
+        let letter_id = issued["data"]["issueLetter"]["letter"]["id"].as_str().expect("id").to_owned();
+        // The sending side's inspection committee opens a case on the member in transit.
+        let hold = place_hold(&app, &token_for(Role::Organizer, Some("SL")), &seeded.bl_member, "INSPECTION").await;
+        let before = counts(&app).await;
+        let refused = app
+            .graphql_as(&receiver, RECEIVE, json!({ "input": { "letterId": letter_id, "cellCode": "TD.HG.R1" } }))
+            .await;
+        assert_eq!(error_code(&refused), Some("CONFLICT"), "{refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "hold", "{refused}");
+        assert_eq!(counts(&app).await, before, "nothing written");
+        let letter = app.graphql_as(&receiver, LETTER, json!({ "id": letter_id })).await;
+        assert_eq!(letter["data"]["letter"]["status"], "OPEN", "{letter}");
+        // Released, the member is received.
+        let released = app
+            .graphql_as(&token_for(Role::Organizer, Some("SL")), "mutation($input: ReleaseHoldInput!) { releaseHold(input: $input) { id } }",
+                json!({ "input": { "holdId": hold, "decisionRef": "QĐ-14/UBKT" } }))
+            .await;
+        assert!(released.get("errors").is_none(), "{released}");
+        let received = app
+            .graphql_as(&receiver, RECEIVE, json!({ "input": { "letterId": letter_id, "cellCode": "TD.HG.R1" } }))
+            .await;
+        assert_eq!(received["data"]["receiveLetter"]["status"], "RECEIVED", "{received}");
+    }
+}

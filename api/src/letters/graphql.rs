@@ -323,7 +323,8 @@ impl LetterMutation {
         })
     }
 
-    /// The receiving side places the member in one of its ACTIVE CELLs.
+    /// The receiving side places the member in one of its ACTIVE CELLs
+    /// (refused with CONFLICT on `hold` while the member is under a hold).
     async fn receive_letter(
         &self,
         ctx: &Context<'_>,

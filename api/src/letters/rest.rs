@@ -259,7 +259,7 @@ pub async fn issue_letter(
         (status = 400, description = "Bad input (lateReason missing after the deadline), with the field", body = crate::error::Problem),
         (status = 403, description = "The role may not move members (READER, AUDITOR)", body = crate::error::Problem),
         (status = 404, description = "No such letter on the caller's receiving side, or cell not in scope", body = crate::error::Problem),
-        (status = 409, description = "Already received or cancelled, or a cell outside the destination", body = crate::error::Problem),
+        (status = 409, description = "Already received or cancelled, a cell outside the destination, or a hold on the member (the field names which)", body = crate::error::Problem),
     ),
     security(("bearer" = [])))]
 pub async fn receive_letter(

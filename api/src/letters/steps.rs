@@ -242,6 +242,9 @@ impl Mutation for ReceiveLetter {
                 ),
             ));
         }
+        // A member under inspection, complaint or discipline is not moved:
+        // a hold placed while the letter was on its way stops the receipt too.
+        crate::holds::service::refuse_if_held(txn, letter.member_id).await?;
         let cell =
             organizations::find_for_new_members(txn, ctx, Lookup::Code(self.cell_code.clone()))
                 .await?
