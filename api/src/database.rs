@@ -205,3 +205,50 @@ pub async fn next_counter<C: ConnectionTrait>(conn: &C, name: &str) -> Result<i6
         .ok_or_else(|| DbErr::RecordNotFound(format!("counter {name}")))?;
     row.try_get_by_index::<i64>(0)
 }
+
+/// Every SQL statement the server runs, counted; and, while recording is
+/// on, kept (tests assert that nested reads cost a constant number of
+/// statements, and EXPLAIN the hot reads' statements to check their plans).
+#[derive(Debug, Default)]
+pub struct StatementLog {
+    count: std::sync::atomic::AtomicU64,
+    recording: std::sync::atomic::AtomicBool,
+    recorded: std::sync::Mutex<Vec<sea_orm::Statement>>,
+}
+
+impl StatementLog {
+    /// Counts one statement (and keeps it while recording).
+    pub fn note(&self, statement: &sea_orm::Statement) {
+        use std::sync::atomic::Ordering;
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if self.recording.load(Ordering::Relaxed)
+            && let Ok(mut recorded) = self.recorded.lock()
+        {
+            recorded.push(statement.clone());
+        }
+    }
+
+    /// Statements run so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Starts keeping statements, forgetting any kept before.
+    pub fn start_recording(&self) {
+        if let Ok(mut recorded) = self.recorded.lock() {
+            recorded.clear();
+        }
+        self.recording
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Stops keeping statements and hands over those kept.
+    pub fn stop_recording(&self) -> Vec<sea_orm::Statement> {
+        self.recording
+            .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.recorded
+            .lock()
+            .map(|mut recorded| std::mem::take(&mut *recorded))
+            .unwrap_or_default()
+    }
+}

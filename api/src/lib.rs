@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod auth;
 pub mod clock;
+pub mod columns;
 pub mod config;
 pub mod database;
 pub mod docs;

@@ -102,8 +102,31 @@ where
     C: sea_orm::ConnectionTrait,
     K: sea_orm::ColumnTrait,
 {
+    fetch_page_counted(conn, query, key, page, true).await
+}
+
+/// `fetch_page`, with the count of the whole list only when `counted` (a
+/// statement of its own, and over a long list the dearest part of the
+/// page); without it the page's `total` is 0.
+pub async fn fetch_page_counted<E, C, K>(
+    conn: &C,
+    query: sea_orm::Select<E>,
+    key: K,
+    page: Page,
+    counted: bool,
+) -> Result<PageOf<E::Model>, sea_orm::DbErr>
+where
+    E: sea_orm::EntityTrait,
+    E::Model: Sync,
+    C: sea_orm::ConnectionTrait,
+    K: sea_orm::ColumnTrait,
+{
     use sea_orm::{PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
-    let total = query.clone().count(conn).await?;
+    let total = if counted {
+        query.clone().count(conn).await?
+    } else {
+        0
+    };
     let mut query = query;
     if let Some(after) = page.after {
         query = query.filter(key.gt(after));

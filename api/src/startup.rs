@@ -2,7 +2,6 @@
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_cors::Cors;
 use actix_web::body::{BoxBody, MessageBody};
@@ -45,7 +44,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: DatabaseConnection,
-    statements: Arc<AtomicU64>,
+    statements: Arc<database::StatementLog>,
     stopping: Stopping,
     shutdown_timeout: std::time::Duration,
 }
@@ -81,11 +80,9 @@ impl Application {
         let mut db = database::connect_serving(&config.database, config.statement_timeout).await?;
         // Counts every SQL statement the server runs (tests assert that
         // nested queries cost a constant number of them).
-        let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
+        let statements = Arc::new(database::StatementLog::default());
+        let log = statements.clone();
+        db.set_metric_callback(move |info| log.note(info.statement));
 
         let workers = config.workers;
         let max_body = config.max_body_bytes;
@@ -204,8 +201,8 @@ impl Application {
         self.server.handle()
     }
 
-    /// How many SQL statements the server has run so far.
-    pub fn statement_counter(&self) -> Arc<AtomicU64> {
+    /// The SQL statements the server runs: counted, and kept on demand.
+    pub fn statement_log(&self) -> Arc<database::StatementLog> {
         self.statements.clone()
     }
 

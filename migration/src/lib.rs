@@ -19,6 +19,7 @@ mod m20261126_000007_guard_memberships;
 mod m20261202_000008_event_member_snapshot;
 mod m20261202_000009_letters_and_holds;
 mod m20261202_000010_organization_history;
+mod m20261202_000011_official_count_index;
 mod sql;
 
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000008_event_member_snapshot::Migration),
             Box::new(m20261202_000009_letters_and_holds::Migration),
             Box::new(m20261202_000010_organization_history::Migration),
+            Box::new(m20261202_000011_official_count_index::Migration),
         ]
     }
 }

@@ -248,7 +248,7 @@ struct TestAppInner {
     handle: actix_web::dev::ServerHandle,
     db: DatabaseConnection,
     admin_token: String,
-    statements: Arc<std::sync::atomic::AtomicU64>,
+    statements: Arc<api::database::StatementLog>,
 }
 
 /// Signs a token the test servers accept.
@@ -299,7 +299,7 @@ impl TestApp {
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         let db = app.db();
-        let statements = app.statement_counter();
+        let statements = app.statement_log();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder().build().expect("HTTP client");
         let admin_token = token_for(Role::Admin, None);
@@ -322,9 +322,17 @@ impl TestApp {
 
     /// SQL statements the server has run so far.
     pub fn statements(&self) -> u64 {
-        self.inner
-            .statements
-            .load(std::sync::atomic::Ordering::SeqCst)
+        self.inner.statements.count()
+    }
+
+    /// The SQL statements the server runs while `during` runs, with their values.
+    pub async fn statements_of<F: std::future::Future>(
+        &self,
+        during: F,
+    ) -> (F::Output, Vec<sea_orm::Statement>) {
+        self.inner.statements.start_recording();
+        let output = during.await;
+        (output, self.inner.statements.stop_recording())
     }
 
     /// An unscoped ADMIN's token.

@@ -34,6 +34,7 @@ mod overload;
 mod plans;
 mod probes;
 mod process;
+mod query_plans;
 mod rate_limits;
 mod reads;
 mod reorganization;

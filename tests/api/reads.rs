@@ -357,3 +357,53 @@ on_both_backends! {
         assert_eq!(hidden["data"]["member"], Value::Null, "{hidden}");
     }
 }
+
+on_both_backends! {
+    /// The list reads integrators run most, each in as few statements as its
+    /// answer needs: the organization, then one statement for its page with
+    /// what the page shows (members, counts), whatever the page size.
+    async fn the_hot_list_reads_cost_two_statements_and_the_feed_one(app: TestApp) {
+        app.seed_district().await;
+        for i in 0..12 {
+            app.register_member(&format!("0060000000{i:02}"), "SL.BL.R1", Some("SL.BL.R1")).await;
+        }
+        let cell = "query($first: Int) { organization(code: \"SL.BL.R1\") { members(first: $first) { edges { node { member { id nationalId fullName } } } } } }";
+        for first in [5, 50] {
+            assert_eq!(statements_for(&app, cell, json!({ "first": first })).await, 2, "a cell's first {first} members");
+        }
+        let answer = app.graphql(cell, json!({ "first": 50 })).await;
+        let listed = answer["data"]["organization"]["members"]["edges"].as_array().expect("members");
+        assert_eq!(listed.len(), 13, "{answer}");
+        assert!(listed.iter().all(|edge| edge["node"]["member"]["fullName"].is_string()), "{answer}");
+        // Asked for, the total costs its own count.
+        let counted = "query($first: Int) { organization(code: \"SL.BL.R1\") { members(first: $first) { totalCount edges { node { member { id } } } } } }";
+        let answer = app.graphql(counted, json!({ "first": 5 })).await;
+        assert_eq!(answer["data"]["organization"]["members"]["totalCount"], 13, "{answer}");
+        assert_eq!(statements_for(&app, counted, json!({ "first": 5 })).await, 3);
+
+        let commune = "query($first: Int) { organization(code: \"SL.BL\") { children(first: $first) { edges { node { id code name cellType memberCount } } } } }";
+        for first in [1, 50] {
+            assert_eq!(statements_for(&app, commune, json!({ "first": first })).await, 2, "a commune's first {first} cells with counts");
+        }
+        let answer = app.graphql(commune, json!({ "first": 50 })).await;
+        let r1 = answer["data"]["organization"]["children"]["edges"]
+            .as_array()
+            .expect("cells")
+            .iter()
+            .find(|edge| edge["node"]["code"] == "SL.BL.R1")
+            .cloned()
+            .expect("SL.BL.R1");
+        assert_eq!(r1["node"]["memberCount"], 13, "{answer}");
+
+        let feed = "query($first: Int) { transferEvents(first: $first) { edges { node { sequence externalId member { id fullName } from { id } to { code } } } } }";
+        for first in [5, 500] {
+            assert_eq!(statements_for(&app, feed, json!({ "first": first })).await, 1, "a feed page of {first}");
+        }
+        let before = app.statements();
+        let response = app.get_as(app.admin_token(), "/api/v1/events?limit=500").await;
+        assert_eq!(response.status(), 200);
+        let page: Value = response.json().await.expect("a feed page");
+        assert!(page["events"].as_array().is_some_and(|events| events.len() >= 13), "{page}");
+        assert_eq!(app.statements() - before, 1, "the REST feed page");
+    }
+}

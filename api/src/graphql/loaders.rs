@@ -103,12 +103,14 @@ pub struct MemberCount {
     pub include_descendants: bool,
 }
 
-/// One page of an organization's memberships (`Organization.members`).
+/// One page of an organization's memberships (`Organization.members`),
+/// with what the query asks along (the total, the members).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MembersPage {
     pub organization: OrganizationId,
     pub filter: memberships::MembershipFilter,
     pub page: Page,
+    pub along: memberships::Along,
 }
 
 /// One page of a member's transfer events (`Member.transfers`) touching
@@ -124,11 +126,14 @@ pub struct TransfersPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EventId(pub i64);
 
-/// An organization's children, optionally of one status, in id order.
+/// An organization's children, optionally of one status, in id order;
+/// with `counted_at`, each child's OFFICIAL memberships open then are
+/// counted in the same statement (for `memberCount`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Children {
     pub parent_id: i64,
     pub status: Option<OrganizationStatus>,
+    pub counted_at: Option<DateTime<Utc>>,
 }
 
 /// An organization's version valid at an instant (absent before it was established).
@@ -323,13 +328,14 @@ impl Loader<MemberCount> for Batch {
 }
 
 impl Loader<MembersPage> for Batch {
-    type Value = PageOf<membership::Model>;
+    type Value = PageOf<memberships::Listed>;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[MembersPage]) -> Loaded<MembersPage, PageOf<membership::Model>> {
+    async fn load(&self, keys: &[MembersPage]) -> Loaded<MembersPage, PageOf<memberships::Listed>> {
         let mut loaded = HashMap::new();
-        for ((filter, page), ids) in grouped(keys, |k| ((k.filter, k.page), k.organization.0)) {
-            let mut pages = memberships::membership_pages(&self.db, &ids, filter, page)
+        let groups = grouped(keys, |k| ((k.filter, k.page, k.along), k.organization.0));
+        for ((filter, page, along), ids) in groups {
+            let mut pages = memberships::membership_pages(&self.db, &ids, filter, page, along)
                 .await
                 .map_err(Arc::new)?;
             for id in ids {
@@ -338,6 +344,7 @@ impl Loader<MembersPage> for Batch {
                     organization: OrganizationId(id),
                     filter,
                     page,
+                    along,
                 };
                 loaded.insert(key, found);
             }
@@ -387,20 +394,44 @@ impl Loader<EventId> for Batch {
 }
 
 impl Loader<Children> for Batch {
-    type Value = Vec<organization::Model>;
+    type Value = Vec<(organization::Model, Option<u64>)>;
     type Error = Arc<AppError>;
 
-    async fn load(&self, keys: &[Children]) -> Loaded<Children, Vec<organization::Model>> {
+    async fn load(
+        &self,
+        keys: &[Children],
+    ) -> Loaded<Children, Vec<(organization::Model, Option<u64>)>> {
         let mut loaded = HashMap::new();
-        for (status, parents) in grouped(keys, |k| (k.status, k.parent_id)) {
-            let mut found = organizations::children_of(&self.db, &parents, status)
-                .await
-                .map_err(Arc::new)?;
+        for ((status, counted_at), parents) in
+            grouped(keys, |k| ((k.status, k.counted_at), k.parent_id))
+        {
+            let mut found: HashMap<i64, Vec<(organization::Model, Option<u64>)>> = match counted_at
+            {
+                Some(at) => organizations::children_counted(&self.db, &parents, status, at)
+                    .await
+                    .map_err(Arc::new)?
+                    .into_iter()
+                    .map(|(parent, children)| {
+                        let children = children.into_iter().map(|(c, n)| (c, Some(n)));
+                        (parent, children.collect())
+                    })
+                    .collect(),
+                None => organizations::children_of(&self.db, &parents, status)
+                    .await
+                    .map_err(Arc::new)?
+                    .into_iter()
+                    .map(|(parent, children)| {
+                        (parent, children.into_iter().map(|c| (c, None)).collect())
+                    })
+                    .collect(),
+            };
             for parent_id in parents {
-                loaded.insert(
-                    Children { parent_id, status },
-                    found.remove(&parent_id).unwrap_or_default(),
-                );
+                let key = Children {
+                    parent_id,
+                    status,
+                    counted_at,
+                };
+                loaded.insert(key, found.remove(&parent_id).unwrap_or_default());
             }
         }
         Ok(loaded)

@@ -45,9 +45,11 @@ pub fn page_arg(list: &str, first: Option<i32>, after: Option<&str>) -> Result<P
     })
 }
 
-/// A page ready to become one of the contract's `XConnection` types.
+/// A page ready to become one of the contract's `XConnection` types: each
+/// edge's node with the key its cursor encodes in `list`.
 pub struct ConnectionParts<U> {
-    pub edges: Vec<(String, U)>,
+    pub list: &'static str,
+    pub edges: Vec<(i64, U)>,
     pub page_info: PageInfo,
     pub total_count: i32,
 }
@@ -55,10 +57,23 @@ pub struct ConnectionParts<U> {
 /// Declares a contract connection type and its edge type for one node type.
 macro_rules! connection_type {
     ($connection:ident, $edge:ident, $node:ty) => {
-        #[derive(async_graphql::SimpleObject)]
         pub struct $edge {
-            pub cursor: String,
-            pub node: $node,
+            list: &'static str,
+            key: i64,
+            node: $node,
+        }
+
+        // The cursor is encoded only when asked for: a page of 500 events
+        // would otherwise encode 500 cursors nobody reads.
+        #[async_graphql::Object]
+        impl $edge {
+            async fn cursor(&self) -> String {
+                $crate::graphql::pagination::encode_cursor(self.list, self.key)
+            }
+
+            async fn node(&self) -> &$node {
+                &self.node
+            }
         }
 
         #[derive(async_graphql::SimpleObject)]
@@ -75,7 +90,11 @@ macro_rules! connection_type {
                     edges: parts
                         .edges
                         .into_iter()
-                        .map(|(cursor, node)| $edge { cursor, node })
+                        .map(|(key, node)| $edge {
+                            list: parts.list,
+                            key,
+                            node,
+                        })
                         .collect(),
                     page_info: parts.page_info,
                     total_count: parts.total_count,
@@ -88,24 +107,25 @@ pub(crate) use connection_type;
 
 /// A connection from a domain page: each node's cursor encodes its key in `list`.
 pub fn connection<T, U, C: From<ConnectionParts<U>>>(
-    list: &str,
+    list: &'static str,
     page: PageOf<T>,
     after: Option<i64>,
     key: impl Fn(&T) -> i64,
     node: impl Fn(T) -> U,
 ) -> C {
-    let edges: Vec<(String, U)> = page
+    let edges: Vec<(i64, U)> = page
         .items
         .into_iter()
-        .map(|item| (encode_cursor(list, key(&item)), node(item)))
+        .map(|item| (key(&item), node(item)))
         .collect();
     let page_info = PageInfo {
         has_previous_page: after.is_some(),
         has_next_page: page.has_next,
-        start_cursor: edges.first().map(|edge| edge.0.clone()),
-        end_cursor: edges.last().map(|edge| edge.0.clone()),
+        start_cursor: edges.first().map(|edge| encode_cursor(list, edge.0)),
+        end_cursor: edges.last().map(|edge| encode_cursor(list, edge.0)),
     };
     C::from(ConnectionParts {
+        list,
         edges,
         page_info,
         total_count: i32::try_from(page.total).unwrap_or(i32::MAX),

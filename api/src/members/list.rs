@@ -6,7 +6,7 @@ use entity::{member, membership, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::lookup::{MemberView, by_ids};
+use super::lookup::MemberView;
 use crate::auth::Ctx;
 use crate::auth::policy::Visible;
 use crate::error::AppError;
@@ -14,7 +14,6 @@ use crate::memberships::read::{self as memberships, MembershipFilter};
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
 use crate::tree::organizations_in;
-use std::collections::HashMap;
 
 /// Filters of the `members` list.
 #[derive(Debug, Clone, Default)]
@@ -115,25 +114,21 @@ pub async fn active_members_of<C: ConnectionTrait>(
         include_descendants: false,
         kind: Some(MembershipKind::Official),
     };
-    let memberships = memberships::membership_pages(conn, &[org.id], filter, page)
+    let along = memberships::Along {
+        total: true,
+        members: true,
+    };
+    let memberships = memberships::membership_pages(conn, &[org.id], filter, page, along)
         .await?
         .remove(&org.id)
         .unwrap_or_else(PageOf::empty);
-    let ids: Vec<i64> = memberships.items.iter().map(|m| m.member_id).collect();
-    let mut people: HashMap<i64, member::Model> = by_ids(conn, &ids)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
     let items = memberships
         .items
         .into_iter()
-        .filter_map(|m| {
+        .filter_map(|listed| {
             // An open OFFICIAL membership is the member's latest: its cell decides.
-            let person = ctx
-                .principal
-                .member(people.remove(&m.member_id)?, Some(org))?;
-            Some((m, MemberView::new(person, ctx)))
+            let person = ctx.principal.member(listed.member?, Some(org))?;
+            Some((listed.membership, MemberView::new(person, ctx)))
         })
         .collect();
     Ok(PageOf {

@@ -162,22 +162,6 @@ pub struct Placement {
     pub committee: Option<organization::Model>,
 }
 
-/// Selects every column of an entity from a table alias, each named `{prefix}{column}`.
-fn columns_as<E: EntityTrait>(
-    query: &mut sea_orm::sea_query::SelectStatement,
-    table: &'static str,
-    prefix: &str,
-) {
-    use sea_orm::sea_query::Alias;
-    use sea_orm::{IdenStatic, Iterable};
-    for column in E::Column::iter() {
-        query.expr_as(
-            Expr::col((Alias::new(table), column)),
-            Alias::new(format!("{prefix}{}", column.as_str())),
-        );
-    }
-}
-
 /// Where a member is now, in one statement: the member, their open OFFICIAL
 /// membership, its cell and the cell's parent. `None` when the member is
 /// absent, out of the caller's scope, or has no open official membership
@@ -204,10 +188,10 @@ pub async fn current_placement<C: ConnectionTrait>(
     };
     let (m, ms, cell, parent) = ("m", "ms", "cell", "parent");
     let mut query = Query::select();
-    columns_as::<member::Entity>(&mut query, m, "m_");
-    columns_as::<membership::Entity>(&mut query, ms, "ms_");
-    columns_as::<organization::Entity>(&mut query, cell, "c_");
-    columns_as::<organization::Entity>(&mut query, parent, "p_");
+    crate::columns::columns_as::<member::Entity>(&mut query, m, "m_");
+    crate::columns::columns_as::<membership::Entity>(&mut query, ms, "ms_");
+    crate::columns::columns_as::<organization::Entity>(&mut query, cell, "c_");
+    crate::columns::columns_as::<organization::Entity>(&mut query, parent, "p_");
     query
         .from_as(member::Entity, Alias::new(m))
         // Left joins: the member's row comes back whether or not they are

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use entity::enums::LetterStatus;
 use entity::enums::MembershipKind;
-use entity::{letter, membership, organization};
+use entity::{letter, member, membership, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use std::collections::HashMap;
@@ -272,10 +272,8 @@ pub async fn membership_counts<C: ConnectionTrait>(
             Expr::col((Alias::new("o"), organization::Column::Id)),
             Alias::new("organization_id"),
         )
-        .expr_as(
-            Expr::col((Alias::new("ms"), membership::Column::Id)).count(),
-            Alias::new("members"),
-        )
+        // COUNT(*), not of a column: an index can answer it alone.
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("members"))
         .group_by_col((Alias::new("o"), organization::Column::Id));
     let mut counts = HashMap::new();
     for row in conn.query_all(&query).await? {
@@ -286,27 +284,88 @@ pub async fn membership_counts<C: ConnectionTrait>(
     Ok(counts)
 }
 
+/// What a page of memberships brings besides its rows: the size of each
+/// whole list (a count the page itself does not need), and each
+/// membership's member, read in the same statement as the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Along {
+    pub total: bool,
+    pub members: bool,
+}
+
+/// A membership of a page, with its member's record when asked along.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub membership: membership::Model,
+    pub member: Option<member::Model>,
+}
+
+impl sea_orm::FromQueryResult for Listed {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        // The member's columns are there (prefixed) only when asked along;
+        // an absent column reads as null.
+        let joined = matches!(
+            row.try_get::<Option<i64>>("", MEMBER_PREFIX_ID),
+            Ok(Some(_))
+        );
+        Ok(Self {
+            membership: membership::Model::from_query_result(row, pre)?,
+            member: if joined {
+                Some(member::Model::from_query_result(row, MEMBER_PREFIX)?)
+            } else {
+                None
+            },
+        })
+    }
+}
+
+const MEMBER_PREFIX: &str = "m_";
+const MEMBER_PREFIX_ID: &str = "m_id";
+
 /// The same page of memberships (membership-id order) of each of several
-/// organizations, in two statements: the counts, then the rows
-/// (`page::fetch_pages`). Organizations that have none get an empty page.
+/// organizations: one statement for the rows (`page::fetch_pages`), with
+/// each member joined when `along.members`; one more before it for the
+/// totals when `along.total`. Without totals, a page's `total` is 0.
+/// Organizations that have none get an empty page.
 pub async fn membership_pages<C: ConnectionTrait>(
     conn: &C,
     organization_ids: &[i64],
     filter: MembershipFilter,
     page: Page,
-) -> Result<HashMap<i64, PageOf<membership::Model>>, AppError> {
+    along: Along,
+) -> Result<HashMap<i64, PageOf<Listed>>, AppError> {
     use sea_orm::Iterable;
-    use sea_orm::sea_query::Alias;
-    let mut totals = membership_counts(conn, organization_ids, filter).await?;
-    let listed: Vec<i64> = totals.keys().copied().collect();
+    use sea_orm::sea_query::{Alias, JoinType};
+    let totals: HashMap<i64, u64> = if along.total {
+        let mut totals = membership_counts(conn, organization_ids, filter).await?;
+        for id in organization_ids {
+            totals.entry(*id).or_insert(0);
+        }
+        totals
+    } else {
+        // Unknown sizes: every list is read (the count only saved reading empty ones).
+        organization_ids.iter().map(|id| (*id, u64::MAX)).collect()
+    };
+    let listed: Vec<i64> = totals
+        .iter()
+        .filter(|(_, total)| **total > 0)
+        .map(|(id, _)| *id)
+        .collect();
     let mut rows = memberships_of_listed(&listed, &filter);
     for column in membership::Column::iter() {
         rows.column((Alias::new("ms"), column));
     }
-    for id in organization_ids {
-        totals.entry(*id).or_insert(0);
+    if along.members {
+        rows.join_as(
+            JoinType::InnerJoin,
+            member::Entity,
+            Alias::new("m"),
+            Expr::col((Alias::new("m"), member::Column::Id))
+                .equals((Alias::new("ms"), membership::Column::MemberId)),
+        );
+        crate::columns::columns_as::<member::Entity>(&mut rows, "m", MEMBER_PREFIX);
     }
-    Ok(crate::page::fetch_pages(
+    let pages = crate::page::fetch_pages(
         conn,
         rows,
         Expr::col((Alias::new("o"), organization::Column::Id)),
@@ -314,5 +373,14 @@ pub async fn membership_pages<C: ConnectionTrait>(
         page,
         &totals,
     )
-    .await?)
+    .await?;
+    Ok(pages
+        .into_iter()
+        .map(|(id, mut found)| {
+            if !along.total {
+                found.total = 0;
+            }
+            (id, found)
+        })
+        .collect())
 }

@@ -16,7 +16,7 @@ use crate::graphql::pagination::{connection, connection_type, page_arg};
 use crate::graphql::scalars::Instant;
 use crate::graphql::{caller, db, loaders, parse_id};
 use crate::members::graphql::{Membership, MembershipConnection};
-use crate::memberships::read::MembershipFilter;
+use crate::memberships::read::{Along, MembershipFilter};
 use crate::page::PageOf;
 
 const LIST: &str = "organization";
@@ -350,15 +350,35 @@ impl Organization {
             ));
         }
         let principal = &caller(ctx)?.principal;
+        // memberCount of each child, as of now, comes in the same statement.
+        let now = crate::graphql::as_of(ctx, None);
+        let counted = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("memberCount")
+            .exists();
         let key = Children {
             parent_id: org.id,
             status: status.map(Into::into),
+            counted_at: counted.then_some(now),
         };
-        let all = loaders(ctx)?
+        let loaders = loaders(ctx)?;
+        let all = loaders
             .load_one(key)
             .await
             .map_err(loader_error)?
             .unwrap_or_default();
+        let counts = all.iter().filter_map(|(child, count)| {
+            let key = crate::graphql::loaders::MemberCount {
+                organization_id: child.id,
+                as_of: now,
+                include_descendants: false,
+            };
+            count.map(|count| (key, count))
+        });
+        loaders.feed_many(counts).await;
+        let all: Vec<organization::Model> = all.into_iter().map(|(child, _)| child).collect();
         // Children of an organization in scope are in scope; the seal says so.
         let visible = all
             .into_iter()
@@ -409,6 +429,12 @@ impl Organization {
         }
         let as_of = then.map(Instant).or(as_of);
         let found = if let Some(org) = self.full() {
+            // What the query reads of the page decides what the statement brings.
+            let look = ctx.look_ahead();
+            let along = Along {
+                total: look.field("totalCount").exists(),
+                members: look.field("edges").field("node").field("member").exists(),
+            };
             // Through the loader: a list of organizations pages all their members at once.
             let key = crate::graphql::loaders::MembersPage {
                 organization: crate::graphql::loaders::OrganizationId(org.id),
@@ -418,12 +444,16 @@ impl Organization {
                     kind: kind.map(Into::into),
                 },
                 page,
+                along,
             };
-            loaders(ctx)?
+            let loaders = loaders(ctx)?;
+            let found = loaders
                 .load_one(key)
                 .await
                 .map_err(crate::graphql::loaders::loader_error)?
-                .unwrap_or_else(PageOf::empty)
+                .unwrap_or_else(PageOf::empty);
+            prime_members(loaders, org, &found.items).await;
+            found.map(|listed| listed.membership)
         } else {
             PageOf::empty()
         };
@@ -521,6 +551,40 @@ pub struct CreateOrganizationInput {
     cell_type: Option<CellType>,
     parent_code: Option<String>,
     established_at: Option<Instant>,
+}
+
+/// Hands what a page of memberships read along to the request's loaders,
+/// so that `member` and the member's visibility read nothing more: the
+/// members, the organization itself, and each open OFFICIAL membership as
+/// its member's latest (an open one is the latest).
+async fn prime_members(
+    loaders: &crate::graphql::loaders::Loaders,
+    org: &organization::Model,
+    listed: &[crate::memberships::read::Listed],
+) {
+    use crate::graphql::loaders::{LatestOfficial, MemberId};
+    if listed.iter().all(|l| l.member.is_none()) {
+        return;
+    }
+    loaders.feed_one(OrganizationId(org.id), org.clone()).await;
+    loaders
+        .feed_many(
+            listed
+                .iter()
+                .filter_map(|l| l.member.clone().map(|m| (MemberId(m.id), m))),
+        )
+        .await;
+    loaders
+        .feed_many(
+            listed
+                .iter()
+                .filter(|l| {
+                    l.membership.kind == entity::enums::MembershipKind::Official
+                        && l.membership.ended_at.is_none()
+                })
+                .map(|l| (LatestOfficial(l.membership.member_id), l.membership.clone())),
+        )
+        .await;
 }
 
 #[derive(Default)]

@@ -261,6 +261,57 @@ pub async fn children_of<C: ConnectionTrait>(
     Ok(children)
 }
 
+/// The children of several organizations in one statement, each with the
+/// OFFICIAL memberships open in it at `counted_at` (its own, not its
+/// subtree's), each list in id order. The count is a correlated subquery
+/// that PostgreSQL answers from `ix_membership_official_by_organization`
+/// alone, without visiting the memberships themselves.
+pub async fn children_counted<C: ConnectionTrait>(
+    conn: &C,
+    parent_ids: &[i64],
+    status: Option<OrganizationStatus>,
+    counted_at: chrono::DateTime<chrono::Utc>,
+) -> Result<HashMap<i64, Vec<(organization::Model, u64)>>, AppError> {
+    use entity::membership;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{FromQueryResult, QueryTrait};
+    let ms = Alias::new("ms");
+    let mut count = Query::select();
+    count
+        // COUNT(*), not of a column: the index alone answers it.
+        .expr(Expr::cust("COUNT(*)"))
+        .from_as(membership::Entity, ms.clone())
+        .and_where(
+            Expr::col((ms.clone(), membership::Column::OrganizationId))
+                .equals((organization::Entity, organization::Column::Id)),
+        )
+        // A literal, not a parameter: a generic plan may then use the partial index.
+        .and_where(Expr::col((ms.clone(), membership::Column::Kind)).eq(Expr::cust("'OFFICIAL'")))
+        .cond_where(crate::memberships::read::open_at_in(ms, counted_at));
+    let mut query = organization::Entity::find()
+        .filter(organization::Column::ParentId.is_in(parent_ids.iter().copied()));
+    if let Some(status) = status {
+        query = query.filter(shown_status_is(status));
+    }
+    let mut statement = query.order_by_asc(organization::Column::Id).into_query();
+    statement.expr_as(
+        Expr::SubQuery(None, Box::new(count.into())),
+        Alias::new("official_members"),
+    );
+    let mut children: HashMap<i64, Vec<(organization::Model, u64)>> = HashMap::new();
+    for row in conn.query_all(&statement).await? {
+        let child = organization::Model::from_query_result(&row, "")?;
+        let members: i64 = row.try_get("", "official_members")?;
+        if let Some(parent) = child.parent_id {
+            children
+                .entry(parent)
+                .or_default()
+                .push((child, u64::try_from(members).unwrap_or(0)));
+        }
+    }
+    Ok(children)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,14 +2,14 @@
 //! members' own events. An event is visible when its source or destination
 //! lies in the caller's scope.
 
-use entity::transfer_event;
+use entity::{member, organization, transfer_event};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
 use crate::auth::Ctx;
 use crate::auth::policy::Visible;
 use crate::error::AppError;
-use crate::members::lookup::{self as members, MemberIdentity};
+use crate::members::lookup::MemberIdentity;
 use crate::organizations::service as organizations;
 use crate::page::{Page, PageOf};
 use crate::tree::organizations_in;
@@ -21,12 +21,15 @@ fn touching(range: &(String, String)) -> Condition {
 }
 
 /// The change feed: every event touching the subtree (`within`, else the
-/// caller's scope), by sequence, after a sequence number.
+/// caller's scope), by sequence, after a sequence number; with the count of
+/// the whole feed only when `counted` (readers paging on rarely need it, and
+/// over millions of events it costs more than the page).
 pub async fn feed<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     within: Option<&str>,
     page: Page,
+    counted: bool,
 ) -> Result<PageOf<Visible<transfer_event::Model>>, AppError> {
     let Some(subtree) = organizations::search_range(conn, ctx, within).await? else {
         return Ok(PageOf::empty());
@@ -35,8 +38,8 @@ pub async fn feed<C: ConnectionTrait>(
     if let Some(range) = subtree.range() {
         query = query.filter(touching(range));
     }
-    let found =
-        crate::page::fetch_page(conn, query, transfer_event::Column::Sequence, page).await?;
+    let key = transfer_event::Column::Sequence;
+    let found = crate::page::fetch_page_counted(conn, query, key, page, counted).await?;
     Ok(found.map(|event| subtree.event(event)))
 }
 
@@ -103,6 +106,81 @@ pub async fn of_members<C: ConnectionTrait>(
     .await?)
 }
 
+/// An event of the feed with the member it moved and its two ends.
+pub struct FeedRow {
+    pub event: Visible<transfer_event::Model>,
+    pub member: member::Model,
+    pub from: Option<organization::Model>,
+    pub to: organization::Model,
+}
+
+/// A page of the change feed (as `feed`, without the count) with each
+/// event's member and organizations, in one statement whatever the page size.
+pub async fn feed_rows<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    within: Option<&str>,
+    page: Page,
+) -> Result<PageOf<FeedRow>, AppError> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType};
+    use sea_orm::{FromQueryResult, QueryOrder, QuerySelect, QueryTrait};
+    let Some(subtree) = organizations::search_range(conn, ctx, within).await? else {
+        return Ok(PageOf::empty());
+    };
+    let mut query = transfer_event::Entity::find();
+    if let Some(range) = subtree.range() {
+        query = query.filter(touching(range));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(transfer_event::Column::Sequence.gt(after));
+    }
+    let mut statement = query
+        .order_by_asc(transfer_event::Column::Sequence)
+        .limit(page.first + 1)
+        .into_query();
+    let joins = [
+        (
+            JoinType::InnerJoin,
+            "t",
+            transfer_event::Column::ToOrganizationId,
+        ),
+        (
+            JoinType::LeftJoin,
+            "f",
+            transfer_event::Column::FromOrganizationId,
+        ),
+    ];
+    statement.join_as(
+        JoinType::InnerJoin,
+        member::Entity,
+        Alias::new("m"),
+        Expr::col((Alias::new("m"), member::Column::Id))
+            .equals((transfer_event::Entity, transfer_event::Column::MemberId)),
+    );
+    for (join, alias, column) in joins {
+        statement.join_as(
+            join,
+            organization::Entity,
+            Alias::new(alias),
+            Expr::col((Alias::new(alias), organization::Column::Id))
+                .equals((transfer_event::Entity, column)),
+        );
+    }
+    crate::columns::columns_as::<member::Entity>(&mut statement, "m", "m_");
+    crate::columns::columns_as::<organization::Entity>(&mut statement, "t", "t_");
+    crate::columns::columns_as::<organization::Entity>(&mut statement, "f", "f_");
+    let mut fetched = Vec::new();
+    for row in conn.query_all(&statement).await? {
+        fetched.push(FeedRow {
+            event: subtree.event(transfer_event::Model::from_query_result(&row, "")?),
+            member: member::Model::from_query_result(&row, "m_")?,
+            to: organization::Model::from_query_result(&row, "t_")?,
+            from: organization::Model::from_query_result_optional(&row, "f_")?,
+        });
+    }
+    Ok(PageOf::from_fetched(fetched, page, 0))
+}
+
 /// An event of the feed as an integration script reads it: the member it
 /// moved by identity only (national ID masked as the role requires) and the
 /// codes of its two ends.
@@ -113,40 +191,18 @@ pub struct FeedEntry {
     pub to_code: String,
 }
 
-/// A page of the change feed with what each event names, in three
-/// statements whatever the page size: events, members, organizations.
+/// A page of the change feed with what each event names, in one statement
+/// whatever the page size (`feed_rows`).
 pub async fn feed_entries<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     page: Page,
 ) -> Result<PageOf<FeedEntry>, AppError> {
-    let page = feed(conn, ctx, None, page).await?;
-    let member_ids: Vec<i64> = page.items.iter().map(|e| e.member_id).collect();
-    let org_ids: Vec<i64> = page
-        .items
-        .iter()
-        .flat_map(|e| [Some(e.to_organization_id), e.from_organization_id])
-        .flatten()
-        .collect();
-    let people: HashMap<i64, MemberIdentity> = members::by_ids(conn, &member_ids)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, MemberIdentity::new(&m, ctx)))
-        .collect();
-    let codes: HashMap<i64, String> = organizations::by_ids(conn, &org_ids)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.code))
-        .collect();
-    Ok(page.filter_map(|event| {
-        let event = event.into_inner();
-        Some(FeedEntry {
-            member: people.get(&event.member_id)?.clone(),
-            from_code: event
-                .from_organization_id
-                .and_then(|id| codes.get(&id).cloned()),
-            to_code: codes.get(&event.to_organization_id)?.clone(),
-            event,
-        })
+    let rows = feed_rows(conn, ctx, None, page).await?;
+    Ok(rows.map(|row| FeedEntry {
+        member: MemberIdentity::new(&row.member, ctx),
+        from_code: row.from.map(|org| org.code),
+        to_code: row.to.code,
+        event: row.event.into_inner(),
     }))
 }

@@ -162,9 +162,24 @@ impl TransferQuery {
         if let Some(sequence) = after_sequence {
             page.after = Some(start_after(sequence, after.is_some()).map_err(|e| e.extend())?);
         }
-        let found = feed::feed(db(ctx)?, caller(ctx)?, within.as_deref(), page)
-            .await
-            .map_err(|e| e.extend())?;
+        let look = ctx.look_ahead();
+        let node = look.field("edges").field("node");
+        let ends = node.field("member").exists()
+            || node.field("from").exists()
+            || node.field("to").exists();
+        let found = if ends && !look.field("totalCount").exists() {
+            // Each event's member and organizations in the page's own statement.
+            let rows = feed::feed_rows(db(ctx)?, caller(ctx)?, within.as_deref(), page)
+                .await
+                .map_err(|e| e.extend())?;
+            prime_ends(ctx, &rows.items).await?;
+            rows.map(|row| row.event)
+        } else {
+            let counted = look.field("totalCount").exists();
+            feed::feed(db(ctx)?, caller(ctx)?, within.as_deref(), page, counted)
+                .await
+                .map_err(|e| e.extend())?
+        };
         Ok(connection(
             EVENT_LIST,
             found,
@@ -173,6 +188,28 @@ impl TransferQuery {
             TransferEvent,
         ))
     }
+}
+
+/// Hands the members and organizations read with a page of the feed to the
+/// request's loaders: `member`, `from` and `to` then read nothing more.
+async fn prime_ends(ctx: &Context<'_>, rows: &[feed::FeedRow]) -> async_graphql::Result<()> {
+    use crate::graphql::loaders::{MemberId, OrganizationId};
+    let loaders = crate::graphql::loaders(ctx)?;
+    loaders
+        .feed_many(
+            rows.iter()
+                .map(|row| (MemberId(row.member.id), row.member.clone())),
+        )
+        .await;
+    let mut ends = Vec::with_capacity(rows.len() * 2);
+    for row in rows {
+        ends.push((OrganizationId(row.to.id), row.to.clone()));
+        if let Some(from) = &row.from {
+            ends.push((OrganizationId(from.id), from.clone()));
+        }
+    }
+    loaders.feed_many(ends).await;
+    Ok(())
 }
 
 /// The feed position an `afterSequence` argument names: 0 or more, and not
@@ -391,7 +428,7 @@ impl TransferSubscription {
                         first: 500,
                         after: Some(after),
                     };
-                    match feed::feed(&db, &caller, within.as_deref(), page).await {
+                    match feed::feed(&db, &caller, within.as_deref(), page, false).await {
                         Ok(page) => {
                             if let Some(last) = page.items.last() {
                                 after = last.sequence;

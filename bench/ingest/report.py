@@ -1,7 +1,6 @@
-"""Prints the benchmark table from wrk and pgbench outputs in a folder."""
+"""Prints the ingestion table from wrk and pgbench outputs in a folder."""
 
 import glob
-import os
 import re
 import sys
 
@@ -55,27 +54,7 @@ def ingestion(folder, connections):
 
 
 def main():
-    folder, members, connections = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    names = {
-        "member": ("member by national ID, with cell and committee", "member"),
-        "member-rest": ("  the same lookup through REST, no GraphQL", "member"),
-        "service": ("  `{ version }`: HTTP, token, GraphQL, no database", None),
-        "cell": ("a cell's first 50 members", "cell"),
-        "committee": ("a committee's cells with member counts", "committee"),
-    }
-    print(f"\n{members:,} members, {connections} connections")
-    print(f"{'read':<48} {'cellreg req/s':>13} {'p50 ms':>7} {'p99 ms':>7} {'pgbench tps':>12} {'p50 ms':>7} {'p99 ms':>7} {'ratio':>6}")
-    for query, (name, baseline) in names.items():
-        if not os.path.exists(f"{folder}/{query}.wrk"):
-            continue
-        rps, p50, p99, errors = wrk(f"{folder}/{query}.wrk")
-        flag = f"  ({errors} failed)" if errors else ""
-        if baseline and os.path.exists(f"{folder}/{baseline}.pgbench"):
-            tps, pg50, pg99 = pgbench(folder, baseline)
-            compared = f"{tps:>12.0f} {pg50 or 0:>7.2f} {pg99 or 0:>7.2f} {rps / tps:>6.2f}"
-        else:
-            compared = f"{'-':>12} {'-':>7} {'-':>7} {'-':>6}"
-        print(f"{name:<48} {rps:>13.0f} {p50 or 0:>7.2f} {p99 or 0:>7.2f} {compared}{flag}")
+    folder, connections = sys.argv[1], sys.argv[2]
     ingestion(folder, connections)
 
 

@@ -4,14 +4,12 @@
 -- audit counter, previous hash, audit row), in one transaction: the baseline
 -- for ingestion. One pgbench transaction = one transfer.
 \set m random(1, :members)
-\set d random(1, 10)
-\set c random(1, 17)
-\set k random(1, 16)
+\set k random(1, 270000)
 BEGIN;
 SELECT id AS member_id FROM member WHERE national_id = lpad(:m::text, 12, '0') \gset
 SELECT id FROM member WHERE id = :member_id FOR UPDATE;
 SELECT id FROM transfer_event WHERE submitter = 'pgbench' AND external_id = 'pg-' || :client_id || '-' || :m;
-SELECT id AS to_id FROM organization WHERE code = 'VP.D' || :d || '.C' || :c || '.K' || :k \gset
+SELECT id AS to_id FROM organization WHERE code = 'S' || lpad(:k::text, 6, '0') \gset
 SELECT id, status FROM organization WHERE id = :to_id FOR SHARE;
 SELECT id AS closing_id, organization_id AS from_id FROM membership
   WHERE member_id = :member_id AND kind = 'OFFICIAL' AND ended_at IS NULL \gset
