@@ -175,7 +175,11 @@ pub async fn feed_rows<C: ConnectionTrait>(
             event: subtree.event(transfer_event::Model::from_query_result(&row, "")?),
             member: member::Model::from_query_result(&row, "m_")?,
             to: organization::Model::from_query_result(&row, "t_")?,
-            from: organization::Model::from_query_result_optional(&row, "f_")?,
+            // An admission has no source: its columns are null, not an error to make.
+            from: match row.try_get::<Option<i64>>("", "f_id")? {
+                Some(_) => Some(organization::Model::from_query_result(&row, "f_")?),
+                None => None,
+            },
         });
     }
     Ok(PageOf::from_fetched(fetched, page, 0))
