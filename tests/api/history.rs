@@ -5,7 +5,7 @@
 //! database built before the history existed gets it from its current state.
 
 use api::auth::Role;
-use migration::{MigrationName, Migrator, MigratorTrait, SchemaManager};
+use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
