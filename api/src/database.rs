@@ -205,3 +205,17 @@ pub async fn next_counter<C: ConnectionTrait>(conn: &C, name: &str) -> Result<i6
         .ok_or_else(|| DbErr::RecordNotFound(format!("counter {name}")))?;
     row.try_get_by_index::<i64>(0)
 }
+
+/// Locks a named counter's row until commit without handing out a value:
+/// from here no other transaction bumps it, so what this one reads is all
+/// that was written under the counter before it (PostgreSQL; SQLite writers
+/// are serial already).
+pub async fn lock_counter<C: ConnectionTrait>(conn: &C, name: &str) -> Result<(), DbErr> {
+    use entity::counter;
+    use sea_orm::{EntityTrait, QuerySelect};
+    counter::Entity::find_by_id(name.to_owned())
+        .lock_exclusive()
+        .one(conn)
+        .await?;
+    Ok(())
+}

@@ -95,6 +95,13 @@ pub async fn record_step<C: ConnectionTrait>(
     Ok(row.insert(conn).await?)
 }
 
+/// Takes the feed counter's lock ahead of the events a transaction will
+/// record (a batch of transfers): its reads of the events, idempotency keys
+/// among them, are then final until it commits.
+pub async fn hold_feed<C: ConnectionTrait>(conn: &C) -> Result<(), AppError> {
+    Ok(crate::database::lock_counter(conn, FEED_COUNTER).await?)
+}
+
 /// Opens the membership an event starts: at its destination, of its kind, from its instant.
 pub async fn open_membership<C: ConnectionTrait>(
     conn: &C,

@@ -92,6 +92,28 @@ pub async fn lock_for_new_members<C: ConnectionTrait>(
         .await?)
 }
 
+/// `lock_for_new_members` for several organizations named by code, in id
+/// order, whatever the caller's scope (only a lock, nothing is read out):
+/// a batch takes them all before its other locks.
+pub async fn lock_codes_for_new_members<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[&str],
+) -> Result<(), AppError> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
+        .filter(organization::Column::Code.is_in(codes.iter().copied()))
+        .order_by_asc(organization::Column::Id)
+        .lock_shared()
+        .into_tuple::<i64>()
+        .all(conn)
+        .await?;
+    Ok(())
+}
+
 /// `find`, then `lock_for_new_members`: the organization a membership is
 /// about to open in, in scope, as it is under the lock.
 pub async fn find_for_new_members<C: ConnectionTrait>(

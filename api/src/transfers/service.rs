@@ -1,5 +1,6 @@
 //! Transfers: applying one (the domain operation every entry point uses, in
-//! one unit of work, idempotent per submitter and key) and batches.
+//! one unit of work, idempotent per submitter and key) and batches (one unit
+//! of work for the whole batch, a savepoint per transfer).
 
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, TransferReason};
@@ -224,13 +225,7 @@ pub async fn submit(
         }
         other => other,
     };
-    match &outcome {
-        Ok(TransferOutcome::Applied(_)) => crate::metrics::count::transfer_done("APPLIED", None),
-        Ok(TransferOutcome::Duplicate(_)) => {
-            crate::metrics::count::transfer_done("DUPLICATE", None)
-        }
-        Err(err) => crate::metrics::count::transfer_done("REJECTED", Some(err.code().as_str())),
-    }
+    count_transfer(&outcome);
     outcome
 }
 
@@ -262,11 +257,14 @@ pub async fn submit_item(
     ItemResult::answer(external_id, submit(db, ctx, request).await)
 }
 
-/// Applies each transfer on its own, answering per item in input order.
-/// More than 500 is refused whole, with nothing applied. An error of the
-/// service's (UNAVAILABLE, INTERNAL) ends the batch there and is the
-/// answer: the items before it stay applied (a retry of the whole batch
-/// answers them DUPLICATE), the items after it were not tried.
+/// Applies a batch of transfers in one unit of work: one transaction, one
+/// commit, each transfer in a savepoint of its own, answered per item in
+/// input order. An item refused for the caller's reasons changes nothing
+/// and the others go on; an item whose key an earlier item of the batch
+/// used answers as a second request would (DUPLICATE or CONFLICT). More
+/// than 500 is refused whole, with nothing applied. An error of the
+/// service's (UNAVAILABLE, INTERNAL) is the answer and nothing of the batch
+/// is applied: a retry of the whole batch applies it.
 pub async fn submit_batch(
     db: &DatabaseConnection,
     ctx: &Ctx,
@@ -283,11 +281,93 @@ pub async fn submit_batch(
             "a batch holds at least one transfer".to_owned(),
         ));
     }
-    let mut results = Vec::with_capacity(requests.len());
-    for request in requests {
-        results.push(submit_item(db, ctx, request).await?);
+    let batch = Transfers(requests);
+    let answers = match unit_of_work::run_batch(db, ctx, &batch).await {
+        Ok(answers) => answers,
+        Err(err) => {
+            crate::metrics::count::transfer_done("REJECTED", Some(err.code().as_str()));
+            return Err(err);
+        }
+    };
+    let mut results = Vec::with_capacity(answers.len());
+    for (request, answer) in batch.0.into_iter().zip(answers) {
+        count_transfer(&answer);
+        results.push(ItemResult::answer(request.external_id, answer)?);
     }
     Ok(results)
+}
+
+/// Counts one answered transfer: APPLIED, DUPLICATE or REJECTED with its code.
+fn count_transfer(outcome: &Result<TransferOutcome, AppError>) {
+    match outcome {
+        Ok(TransferOutcome::Applied(_)) => crate::metrics::count::transfer_done("APPLIED", None),
+        Ok(TransferOutcome::Duplicate(_)) => {
+            crate::metrics::count::transfer_done("DUPLICATE", None)
+        }
+        Err(err) => crate::metrics::count::transfer_done("REJECTED", Some(err.code().as_str())),
+    }
+}
+
+/// Transfers submitted together.
+struct Transfers(Vec<TransferRequest>);
+
+impl unit_of_work::Batch for Transfers {
+    type Item = TransferRequest;
+
+    fn items(&self) -> &[TransferRequest] {
+        &self.0
+    }
+
+    /// The members (by id), then the destinations (shared), then the feed
+    /// counter: the order of a single transfer, which locks its member, then
+    /// its destination, then bumps the counter. Holding the counter from the
+    /// start, no other writer records an event until this batch commits, so
+    /// every idempotency key the items look up is as final as their own.
+    async fn lock(&self, txn: &DatabaseTransaction, ctx: &Ctx) -> Result<(), AppError> {
+        // Every item will be refused: nothing to lock for them.
+        if ctx.principal.require(Permission::SubmitTransfers).is_err() {
+            return Ok(());
+        }
+        let members: Vec<MemberRef> = self.0.iter().filter_map(|r| r.member.clone()).collect();
+        members::lock_in_id_order(txn, &members).await?;
+        let destinations: Vec<&str> = self.0.iter().map(|r| r.to_code.as_str()).collect();
+        organizations::lock_codes_for_new_members(txn, &destinations).await?;
+        record::hold_feed(txn).await
+    }
+
+    /// A transfer refused on a key taken meanwhile is answered with the
+    /// winner's event, as `submit` does after its transaction failed.
+    async fn reconsider(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        request: &TransferRequest,
+        refusal: AppError,
+    ) -> Result<Done<TransferOutcome>, AppError> {
+        if !matches!(refusal, AppError::Conflict(_)) {
+            return Err(refusal);
+        }
+        let Some(earlier) = earlier_event(txn, ctx, &request.external_id).await? else {
+            return Err(refusal);
+        };
+        replayed(txn, ctx, earlier, &request_hash(request)).await
+    }
+}
+
+/// An earlier event under the same key, as the answer to a request: the
+/// same content is its DUPLICATE, other content a CONFLICT.
+async fn replayed(
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    earlier: transfer_event::Model,
+    hash: &str,
+) -> Result<Done<TransferOutcome>, AppError> {
+    let outcome = replay(earlier, hash)?;
+    let path = organizations::find(txn, ctx, Lookup::Id(outcome.event().to_organization_id))
+        .await?
+        .map(|org| org.path.clone())
+        .unwrap_or_default();
+    Ok(Done::new(outcome, path))
 }
 
 async fn apply(
@@ -316,12 +396,7 @@ async fn apply(
         .await?;
 
     if let Some(earlier) = earlier_event(txn, ctx, &request.external_id).await? {
-        let outcome = replay(earlier, &hash)?;
-        let path = organizations::find(txn, ctx, Lookup::Id(outcome.event().to_organization_id))
-            .await?
-            .map(|org| org.path.clone())
-            .unwrap_or_default();
-        return Ok(Done::new(outcome, path));
+        return replayed(txn, ctx, earlier, &hash).await;
     }
 
     if has_left_the_party(member.status) {
