@@ -7,11 +7,13 @@
 //! it costs one commit, not one per item: the rows the items will lock are
 //! locked first, then each item runs in a savepoint of the batch's
 //! transaction. An item refused for the caller's reasons is rolled back to
-//! its savepoint and its DENIED or FAILED row written in the batch's
-//! transaction, and the next item goes on; an error of the service's
+//! its savepoint and the next item goes on. The counters come last: the
+//! batch's `finish` (for transfers, their feed sequences) and every item's
+//! audit row (ALLOWED, or DENIED or FAILED) in input order, so the counter
+//! rows are held only from there to the commit. An error of the service's
 //! (UNAVAILABLE, INTERNAL) at any point rolls the whole batch back and is the
-//! batch's answer, with one FAILED row for the item it stopped at. Contention
-//! runs the whole batch again.
+//! batch's answer, with one FAILED row, appended on its own, for the item it
+//! stopped at. Contention runs the whole batch again.
 //!
 //! A mutation is a value implementing [`Mutation`]: its input, the action and
 //! target its audit row names, and the work. The work borrows its input and
@@ -23,7 +25,7 @@ use std::future::Future;
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
-use crate::audit::service::{Entry, Outcome, append, append_alone};
+use crate::audit::service::{Entry, Outcome, append, append_all, append_alone};
 use crate::auth::Ctx;
 use crate::error::{AppError, ErrorOwner};
 
@@ -142,7 +144,8 @@ pub trait Batch: Sync {
 
     /// Takes, before the first item runs, the row locks the items will
     /// take, in the order every writer takes them (members by id, then
-    /// organizations, then the counters), so that two batches queue on each
+    /// organizations; the counters come last, in `finish` and with the
+    /// audit rows), so that batches touching the same rows queue on each
     /// other instead of deadlocking halfway.
     fn lock(
         &self,
@@ -160,26 +163,34 @@ pub trait Batch: Sync {
         item: &Self::Item,
         refusal: AppError,
     ) -> impl Future<Output = Result<Done<<Self::Item as Mutation>::Output>, AppError>> + Send;
+
+    /// Completes what the items did once they all ran, just before the
+    /// audit rows and the commit (for transfers: their feed sequences).
+    fn finish(
+        &self,
+        txn: &DatabaseTransaction,
+        answers: &mut Answers<Self::Item>,
+    ) -> impl Future<Output = Result<(), AppError>> + Send;
 }
 
-/// What each item of a batch came to, in input order: its value, or its
-/// refusal for the caller's reasons.
-pub type Answers<M> = Vec<Result<<M as Mutation>::Output, AppError>>;
+/// What one item of a batch came to: its value, or its refusal for the
+/// caller's reasons.
+pub type Answer<M> = Result<<M as Mutation>::Output, AppError>;
+
+/// Each item's answer, in input order.
+pub type Answers<M> = Vec<Answer<M>>;
 
 /// Why a batch attempt ended without its commit: the error, and the item
 /// it stopped at (the first when it could not start, the last when it
-/// could not commit).
+/// could not finish).
 struct Stopped {
     at: usize,
     error: AppError,
 }
 
 impl Stopped {
-    fn before(at: usize) -> impl FnOnce(sea_orm::DbErr) -> Self {
-        move |err| Self {
-            at,
-            error: err.into(),
-        }
+    fn at(at: usize) -> impl FnOnce(AppError) -> Self {
+        move |error| Self { at, error }
     }
 }
 
@@ -190,8 +201,7 @@ pub async fn run_batch<B: Batch>(
     ctx: &Ctx,
     batch: &B,
 ) -> Result<Answers<B::Item>, AppError> {
-    let items = batch.items();
-    let targets: Vec<String> = items.iter().map(Mutation::target).collect();
+    let targets: Vec<String> = batch.items().iter().map(|item| item.target()).collect();
     let mut attempt = 1;
     let result = loop {
         match attempt_batch(db, ctx, batch, &targets).await {
@@ -222,6 +232,9 @@ pub async fn run_batch<B: Batch>(
     }
 }
 
+/// One attempt: the locks, each item in its savepoint, then `finish` and
+/// every item's audit row together (the counters are taken last and held
+/// only from there to the commit).
 async fn attempt_batch<B: Batch>(
     db: &DatabaseConnection,
     ctx: &Ctx,
@@ -232,56 +245,62 @@ async fn attempt_batch<B: Batch>(
     let last = items.len().saturating_sub(1);
     let txn = crate::database::begin_write(db)
         .await
-        .map_err(Stopped::before(0))?;
-    batch
-        .lock(&txn, ctx)
-        .await
-        .map_err(|error| Stopped { at: 0, error })?;
+        .map_err(|err| Stopped::at(0)(err.into()))?;
+    batch.lock(&txn, ctx).await.map_err(Stopped::at(0))?;
     let mut answers = Vec::with_capacity(items.len());
+    let mut entries = Vec::with_capacity(items.len());
     for (at, (item, target)) in items.iter().zip(targets).enumerate() {
-        let answer = apply_item(&txn, ctx, batch, item, target)
+        let (answer, entry) = apply_item(&txn, ctx, batch, item, target)
             .await
-            .map_err(|error| Stopped { at, error })?;
+            .map_err(Stopped::at(at))?;
         answers.push(answer);
+        entries.push(entry);
     }
-    txn.commit().await.map_err(Stopped::before(last))?;
+    batch
+        .finish(&txn, &mut answers)
+        .await
+        .map_err(Stopped::at(last))?;
+    append_all(&txn, entries).await.map_err(Stopped::at(last))?;
+    txn.commit()
+        .await
+        .map_err(|err| Stopped::at(last)(err.into()))?;
     Ok(answers)
 }
 
-/// One item of a batch in a savepoint: applied with its ALLOWED row, or
-/// rolled back to the savepoint and refused with its DENIED or FAILED row.
-/// `Err` is an error of the service's, which ends the batch.
+/// One item of a batch in a savepoint: applied, or rolled back to the
+/// savepoint and refused; with the audit row it will have (ALLOWED, or
+/// DENIED or FAILED with its code). `Err` is an error of the service's,
+/// which ends the batch.
 async fn apply_item<B: Batch>(
     txn: &DatabaseTransaction,
     ctx: &Ctx,
     batch: &B,
     item: &B::Item,
     target: &str,
-) -> Result<Result<<B::Item as Mutation>::Output, AppError>, AppError> {
+) -> Result<(Answer<B::Item>, Entry), AppError> {
     let savepoint = txn.begin().await?;
     let refusal = match item.apply(&savepoint, ctx).await {
         Ok(done) => {
-            let mut entry = Entry::for_caller(ctx, B::Item::ACTION, target, Outcome::Allowed, None);
-            entry.scope_path = Some(done.concerns);
-            append(&savepoint, entry).await?;
             savepoint.commit().await?;
-            return Ok(Ok(done.value));
+            return Ok(allowed::<B::Item>(ctx, target, done));
         }
         Err(err) if err.code().owner() == ErrorOwner::Caller => err,
         Err(err) => return Err(err),
     };
     savepoint.rollback().await?;
     match batch.reconsider(txn, ctx, item, refusal).await {
-        Ok(done) => {
-            let mut entry = Entry::for_caller(ctx, B::Item::ACTION, target, Outcome::Allowed, None);
-            entry.scope_path = Some(done.concerns);
-            append(txn, entry).await?;
-            Ok(Ok(done.value))
-        }
+        Ok(done) => Ok(allowed::<B::Item>(ctx, target, done)),
         Err(err) if err.code().owner() == ErrorOwner::Caller => {
-            append(txn, refusal_entry::<B::Item>(ctx, target, &err)).await?;
-            Ok(Err(err))
+            let entry = refusal_entry::<B::Item>(ctx, target, &err);
+            Ok((Err(err), entry))
         }
         Err(err) => Err(err),
     }
+}
+
+/// An applied item's answer and its ALLOWED row, scoped to what it concerns.
+fn allowed<M: Mutation>(ctx: &Ctx, target: &str, done: Done<M::Output>) -> (Answer<M>, Entry) {
+    let mut entry = Entry::for_caller(ctx, M::ACTION, target, Outcome::Allowed, None);
+    entry.scope_path = Some(done.concerns);
+    (Ok(done.value), entry)
 }

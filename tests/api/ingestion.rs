@@ -422,3 +422,72 @@ on_both_backends! {
         app.tear_down().await;
     }
 }
+
+on_both_backends! {
+    /// Two batches over different members at once, both using one key for
+    /// different transfers: one applies it, the other answers CONFLICT on
+    /// the key (its savepoint refused by the unique index, or the key found
+    /// already taken), and every other item of both applies.
+    async fn a_key_two_concurrent_batches_use_for_different_transfers_is_applied_once(database: TestDatabase) {
+        let mut config = database.config();
+        config.mutations_per_minute = 0;
+        let app = TestApp::spawn(config).await;
+        app.seed_district().await;
+        let cells = ["SL.BL.R1", "SL.BL.CQ", "SL.YT.R1", "SL.YT.CQ"];
+        let mut sides: Vec<Vec<String>> = Vec::new();
+        for side in 0..2 {
+            let mut members = Vec::new();
+            for i in 0..12 {
+                members.push(app.register_member(&format!("00700030{side}{i:03}"), cells[side], None).await);
+            }
+            sides.push(members);
+        }
+        for round in 0..4 {
+            let barrier = Arc::new(tokio::sync::Barrier::new(2));
+            let mut tasks = Vec::new();
+            for (side, members) in sides.iter().enumerate() {
+                let mut events: Vec<Value> = members[4..]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, member)| item(&format!("r{round}-s{side}-{i}"), member, cells[(side + round + 1 + i % 2) % 4]))
+                    .collect();
+                // A member of its own each round, moved out of its first cell: only the key can refuse it.
+                events.insert(5, item(&format!("contested-{round}"), &members[round], cells[2 + side]));
+                let (app, barrier) = (app.clone(), barrier.clone());
+                tasks.push(tokio::spawn(async move {
+                    barrier.wait().await;
+                    post_batch(&app, app.admin_token(), &events).await
+                }));
+            }
+            let mut contested = Vec::new();
+            for task in tasks {
+                let results = task.await.expect("batch");
+                for (i, result) in results.iter().enumerate() {
+                    if i == 5 {
+                        contested.push(result.clone());
+                    } else {
+                        assert!(result["status"] == "APPLIED" || result["error"]["code"] == "CONFLICT", "{result}");
+                        assert_ne!(result["error"]["message"], "externalId: already used for a different request", "{result}");
+                    }
+                }
+            }
+            let mut outcomes: Vec<&str> = contested.iter().map(|r| r["status"].as_str().unwrap_or("-")).collect();
+            outcomes.sort_unstable();
+            assert_eq!(outcomes, ["APPLIED", "REJECTED"], "{contested:?}");
+            let loser = contested.iter().find(|r| r["status"] == "REJECTED").expect("a loser");
+            assert_eq!(loser["error"]["code"], "CONFLICT", "{loser}");
+            assert_eq!(loser["error"]["message"], "externalId: already used for a different request", "{loser}");
+        }
+        let events = transfer_event::Entity::find()
+            .filter(transfer_event::Column::ExternalId.like("contested-%"))
+            .count(app.db())
+            .await
+            .expect("count");
+        assert_eq!(events, 4, "each contested key applied once");
+        assert_eq!(sequences(&app).await.len() as u64, transfer_event::Entity::find().count(app.db()).await.expect("count"));
+        let all = sequences(&app).await;
+        assert_eq!(all, (1..=all.len() as i64).collect::<Vec<_>>(), "no gap in the feed");
+        assert_chain_intact(&app).await;
+        app.tear_down().await;
+    }
+}

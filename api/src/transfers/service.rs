@@ -2,6 +2,8 @@
 //! one unit of work, idempotent per submitter and key) and batches (one unit
 //! of work for the whole batch, a savepoint per transfer).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, TransferReason};
 use entity::{member, membership, transfer_event};
@@ -242,7 +244,38 @@ impl Mutation for TransferRequest {
         txn: &DatabaseTransaction,
         ctx: &Ctx,
     ) -> Result<Done<TransferOutcome>, AppError> {
-        apply(txn, ctx, self.clone(), request_hash(self)).await
+        apply(txn, ctx, self.clone(), request_hash(self), Numbering::Now).await
+    }
+}
+
+/// When a transfer's event gets its feed sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Numbering {
+    /// As it is recorded: a transfer of its own.
+    Now,
+    /// When its batch finishes, with the batch's other events.
+    WithTheBatch,
+}
+
+/// A transfer of a batch: the same operation and audit row as one alone,
+/// its event numbered with the batch's.
+struct InBatch(TransferRequest);
+
+impl Mutation for InBatch {
+    type Output = TransferOutcome;
+    const ACTION: &'static str = TransferRequest::ACTION;
+
+    fn target(&self) -> String {
+        self.0.target()
+    }
+
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+    ) -> Result<Done<TransferOutcome>, AppError> {
+        let hash = request_hash(&self.0);
+        apply(txn, ctx, self.0.clone(), hash, Numbering::WithTheBatch).await
     }
 }
 
@@ -281,7 +314,7 @@ pub async fn submit_batch(
             "a batch holds at least one transfer".to_owned(),
         ));
     }
-    let batch = Transfers(requests);
+    let batch = Transfers(requests.into_iter().map(InBatch).collect());
     let answers = match unit_of_work::run_batch(db, ctx, &batch).await {
         Ok(answers) => answers,
         Err(err) => {
@@ -290,7 +323,7 @@ pub async fn submit_batch(
         }
     };
     let mut results = Vec::with_capacity(answers.len());
-    for (request, answer) in batch.0.into_iter().zip(answers) {
+    for (InBatch(request), answer) in batch.0.into_iter().zip(answers) {
         count_transfer(&answer);
         results.push(ItemResult::answer(request.external_id, answer)?);
     }
@@ -309,48 +342,75 @@ fn count_transfer(outcome: &Result<TransferOutcome, AppError>) {
 }
 
 /// Transfers submitted together.
-struct Transfers(Vec<TransferRequest>);
+struct Transfers(Vec<InBatch>);
 
 impl unit_of_work::Batch for Transfers {
-    type Item = TransferRequest;
+    type Item = InBatch;
 
-    fn items(&self) -> &[TransferRequest] {
+    fn items(&self) -> &[InBatch] {
         &self.0
     }
 
-    /// The members (by id), then the destinations (shared), then the feed
-    /// counter: the order of a single transfer, which locks its member, then
-    /// its destination, then bumps the counter. Holding the counter from the
-    /// start, no other writer records an event until this batch commits, so
-    /// every idempotency key the items look up is as final as their own.
+    /// The members (by id), then the destinations (shared); the feed and
+    /// audit counters come last, in `finish` and with the audit rows: the
+    /// order of a single transfer, which locks its member, then its
+    /// destination, then bumps the counters.
     async fn lock(&self, txn: &DatabaseTransaction, ctx: &Ctx) -> Result<(), AppError> {
         // Every item will be refused: nothing to lock for them.
         if ctx.principal.require(Permission::SubmitTransfers).is_err() {
             return Ok(());
         }
-        let members: Vec<MemberRef> = self.0.iter().filter_map(|r| r.member.clone()).collect();
+        let members: Vec<MemberRef> = self.0.iter().filter_map(|t| t.0.member.clone()).collect();
         members::lock_in_id_order(txn, &members).await?;
-        let destinations: Vec<&str> = self.0.iter().map(|r| r.to_code.as_str()).collect();
-        organizations::lock_codes_for_new_members(txn, &destinations).await?;
-        record::hold_feed(txn).await
+        let destinations: Vec<&str> = self.0.iter().map(|t| t.0.to_code.as_str()).collect();
+        organizations::lock_codes_for_new_members(txn, &destinations).await
     }
 
-    /// A transfer refused on a key taken meanwhile is answered with the
-    /// winner's event, as `submit` does after its transaction failed.
+    /// A transfer refused on its key, which a concurrent submission took
+    /// first (the unique index made it wait for that one's commit), is
+    /// answered with the winner's event, as `submit` does.
     async fn reconsider(
         &self,
         txn: &DatabaseTransaction,
         ctx: &Ctx,
-        request: &TransferRequest,
+        transfer: &InBatch,
         refusal: AppError,
     ) -> Result<Done<TransferOutcome>, AppError> {
         if !matches!(refusal, AppError::Conflict(_)) {
             return Err(refusal);
         }
-        let Some(earlier) = earlier_event(txn, ctx, &request.external_id).await? else {
+        let Some(earlier) = earlier_event(txn, ctx, &transfer.0.external_id).await? else {
             return Err(refusal);
         };
-        replayed(txn, ctx, earlier, &request_hash(request)).await
+        replayed(txn, ctx, earlier, &request_hash(&transfer.0)).await
+    }
+
+    /// Numbers the applied events in input order, consecutively, and puts
+    /// the sequences in every answer naming them (a duplicate of an earlier
+    /// item included).
+    async fn finish(
+        &self,
+        txn: &DatabaseTransaction,
+        answers: &mut unit_of_work::Answers<InBatch>,
+    ) -> Result<(), AppError> {
+        let applied: Vec<i64> = answers
+            .iter()
+            .filter_map(|answer| match answer {
+                Ok(TransferOutcome::Applied(event)) => Some(event.id),
+                _ => None,
+            })
+            .collect();
+        let sequences = record::number_events(txn, &applied).await?;
+        let numbered: HashMap<i64, i64> = applied.into_iter().zip(sequences).collect();
+        for event in answers.iter_mut().filter_map(|answer| match answer {
+            Ok(TransferOutcome::Applied(event) | TransferOutcome::Duplicate(event)) => Some(event),
+            Err(_) => None,
+        }) {
+            if let Some(sequence) = numbered.get(&event.id) {
+                event.sequence = *sequence;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -375,6 +435,7 @@ async fn apply(
     ctx: &Ctx,
     request: TransferRequest,
     hash: String,
+    numbering: Numbering,
 ) -> Result<Done<TransferOutcome>, AppError> {
     ctx.principal.require(Permission::SubmitTransfers)?;
     let now = crate::clock::now();
@@ -536,7 +597,12 @@ async fn apply(
         effective_at,
         recorded_at: now,
     };
-    let event = record_event(txn, transfer, (&member).into()).await?;
+    let event = match numbering {
+        Numbering::Now => record_event(txn, transfer, (&member).into()).await?,
+        Numbering::WithTheBatch => {
+            record::record_event_unnumbered(txn, transfer, (&member).into()).await?
+        }
+    };
     if let Some(closing) = closing {
         close_membership(txn, &closing, &event).await?;
     }
