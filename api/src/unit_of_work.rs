@@ -5,7 +5,8 @@
 //!
 //! A batch of mutations of one kind ([`Batch`]) is one unit of work too, so
 //! it costs one commit, not one per item: the rows the items will lock are
-//! locked first, then each item runs in a savepoint of the batch's
+//! locked first (and what those locks keep still read ahead for all the
+//! items at once), then each item runs in a savepoint of the batch's
 //! transaction. An item refused for the caller's reasons is rolled back to
 //! its savepoint and the next item goes on. The counters come last: the
 //! batch's `finish` (for transfers, their feed sequences) and every item's
@@ -135,9 +136,14 @@ async fn attempt_once<M: Mutation>(
 }
 
 /// Mutations of one kind submitted together and run as one unit of work
-/// (see the module's documentation), each answered on its own.
+/// (see the module's documentation), each answered on its own. The batch
+/// runs its items' work itself, so that they share what it read ahead.
 pub trait Batch: Sync {
     type Item: Mutation;
+
+    /// What one attempt locked and read ahead for all its items, kept up to
+    /// date as items are applied.
+    type Ahead: Send + Sync;
 
     /// The mutations, in the order they are applied and answered.
     fn items(&self) -> &[Self::Item];
@@ -146,12 +152,26 @@ pub trait Batch: Sync {
     /// take, in the order every writer takes them (members by id, then
     /// organizations; the counters come last, in `finish` and with the
     /// audit rows), so that batches touching the same rows queue on each
-    /// other instead of deadlocking halfway.
-    fn lock(
+    /// other instead of deadlocking halfway; and reads ahead, in a few
+    /// statements for all the items, what those locks keep still.
+    fn prepare(
         &self,
         txn: &DatabaseTransaction,
         ctx: &Ctx,
-    ) -> impl Future<Output = Result<(), AppError>> + Send;
+    ) -> impl Future<Output = Result<Self::Ahead, AppError>> + Send;
+
+    /// One item's work, in its savepoint. Like [`Mutation::apply`], it may
+    /// run more than once.
+    fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        ahead: &Self::Ahead,
+        item: &Self::Item,
+    ) -> impl Future<Output = Result<Done<<Self::Item as Mutation>::Output>, AppError>> + Send;
+
+    /// Notes in `ahead` what an applied item changed that later items read.
+    fn applied(&self, ahead: &mut Self::Ahead, value: &<Self::Item as Mutation>::Output);
 
     /// A second look at an item refused for the caller's reasons, once its
     /// savepoint is rolled back: a key another writer took first, say, is
@@ -232,7 +252,7 @@ pub async fn run_batch<B: Batch>(
     }
 }
 
-/// One attempt: the locks, each item in its savepoint, then `finish` and
+/// One attempt: the locks and reads ahead, each item in its savepoint, then `finish` and
 /// every item's audit row together (the counters are taken last and held
 /// only from there to the commit).
 async fn attempt_batch<B: Batch>(
@@ -246,13 +266,16 @@ async fn attempt_batch<B: Batch>(
     let txn = crate::database::begin_write(db)
         .await
         .map_err(|err| Stopped::at(0)(err.into()))?;
-    batch.lock(&txn, ctx).await.map_err(Stopped::at(0))?;
+    let mut ahead = batch.prepare(&txn, ctx).await.map_err(Stopped::at(0))?;
     let mut answers = Vec::with_capacity(items.len());
     let mut entries = Vec::with_capacity(items.len());
     for (at, (item, target)) in items.iter().zip(targets).enumerate() {
-        let (answer, entry) = apply_item(&txn, ctx, batch, item, target)
+        let (answer, entry) = apply_item(&txn, ctx, batch, &ahead, item, target)
             .await
             .map_err(Stopped::at(at))?;
+        if let Ok(value) = &answer {
+            batch.applied(&mut ahead, value);
+        }
         answers.push(answer);
         entries.push(entry);
     }
@@ -275,11 +298,12 @@ async fn apply_item<B: Batch>(
     txn: &DatabaseTransaction,
     ctx: &Ctx,
     batch: &B,
+    ahead: &B::Ahead,
     item: &B::Item,
     target: &str,
 ) -> Result<(Answer<B::Item>, Entry), AppError> {
     let savepoint = txn.begin().await?;
-    let refusal = match item.apply(&savepoint, ctx).await {
+    let refusal = match batch.apply(&savepoint, ctx, ahead, item).await {
         Ok(done) => {
             savepoint.commit().await?;
             return Ok(allowed::<B::Item>(ctx, target, done));

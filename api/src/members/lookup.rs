@@ -158,11 +158,12 @@ pub async fn by_ids<C: ConnectionTrait>(
 
 /// Locks the members these references name until commit, in id order as
 /// every writer does (PostgreSQL; SQLite writers are serial), whatever the
-/// caller's scope: only a lock, nothing is read out. Names of nobody lock nothing.
+/// caller's scope, and answers their ids: only a lock, nothing is read out.
+/// Names of nobody lock nothing.
 pub async fn lock_in_id_order<C: ConnectionTrait>(
     conn: &C,
     members: &[MemberRef],
-) -> Result<(), AppError> {
+) -> Result<Vec<i64>, AppError> {
     let mut ids = Vec::new();
     let mut national_ids = Vec::new();
     for reference in members {
@@ -179,9 +180,9 @@ pub async fn lock_in_id_order<C: ConnectionTrait>(
         named = named.add(member::Column::NationalId.is_in(national_ids));
     }
     if named.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    member::Entity::find()
+    Ok(member::Entity::find()
         .select_only()
         .column(member::Column::Id)
         .filter(named)
@@ -189,8 +190,7 @@ pub async fn lock_in_id_order<C: ConnectionTrait>(
         .lock_exclusive()
         .into_tuple::<i64>()
         .all(conn)
-        .await?;
-    Ok(())
+        .await?)
 }
 
 /// Where a member is at an instant: the membership, its cell and the committee above.

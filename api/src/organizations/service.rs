@@ -93,25 +93,21 @@ pub async fn lock_for_new_members<C: ConnectionTrait>(
 }
 
 /// `lock_for_new_members` for several organizations named by code, in id
-/// order, whatever the caller's scope (only a lock, nothing is read out):
-/// a batch takes them all before its other locks.
+/// order, whatever the caller's scope (the policy decides what a caller is
+/// shown of them): a batch takes them all before its other locks.
 pub async fn lock_codes_for_new_members<C: ConnectionTrait>(
     conn: &C,
     codes: &[&str],
-) -> Result<(), AppError> {
+) -> Result<Vec<organization::Model>, AppError> {
     if codes.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
-    organization::Entity::find()
-        .select_only()
-        .column(organization::Column::Id)
+    Ok(organization::Entity::find()
         .filter(organization::Column::Code.is_in(codes.iter().copied()))
         .order_by_asc(organization::Column::Id)
         .lock_shared()
-        .into_tuple::<i64>()
         .all(conn)
-        .await?;
-    Ok(())
+        .await?)
 }
 
 /// `find`, then `lock_for_new_members`: the organization a membership is
