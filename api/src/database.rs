@@ -188,13 +188,23 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// Bumps a named counter and returns its new value. Inside a transaction the
 /// row lock it takes is held to commit, so values are handed out in commit order.
 pub async fn next_counter<C: ConnectionTrait>(conn: &C, name: &str) -> Result<i64, DbErr> {
+    advance_counter(conn, name, 1).await
+}
+
+/// Hands out the next `by` values of a named counter at once and returns
+/// the last of them; as `next_counter`, in commit order.
+pub async fn advance_counter<C: ConnectionTrait>(
+    conn: &C,
+    name: &str,
+    by: i64,
+) -> Result<i64, DbErr> {
     use entity::counter;
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
     let bump = Query::update()
         .table(counter::Entity)
         .value(
             counter::Column::LastValue,
-            Expr::col(counter::Column::LastValue).add(1),
+            Expr::col(counter::Column::LastValue).add(by),
         )
         .and_where(Expr::col(counter::Column::Name).eq(name))
         .returning_col(counter::Column::LastValue)

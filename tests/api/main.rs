@@ -19,6 +19,7 @@ mod graphql_endpoint;
 mod health;
 mod history;
 mod holds;
+mod ingestion;
 mod invariants;
 mod letters;
 mod letters_rest;

@@ -135,17 +135,54 @@ pub fn chain_hash(prev_hash: &str, row: &audit_log::Model) -> String {
 /// appenders, so each row names the true previous one.
 pub async fn append<C: ConnectionTrait>(conn: &C, entry: Entry) -> Result<(), AppError> {
     let seq = database::next_counter(conn, CHAIN_COUNTER).await?;
-    let prev_hash = if seq == 1 {
-        GENESIS_HASH.to_owned()
-    } else {
-        audit_log::Entity::find_by_id(seq - 1)
-            .one(conn)
-            .await?
-            .map(|row| row.hash)
-            .ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("audit row {} is missing", seq - 1))
-            })?
+    let prev_hash = previous_hash(conn, seq).await?;
+    audit_log::ActiveModel::from(chained(seq, entry, prev_hash))
+        .insert(conn)
+        .await?;
+    Ok(())
+}
+
+/// Appends rows in order in the caller's transaction, in three statements
+/// however many they are: the counter advanced past all of them, the hash
+/// before the first, the rows. As with `append`, the counter's lock held to
+/// commit keeps the chain linear.
+pub async fn append_all<C: ConnectionTrait>(conn: &C, entries: Vec<Entry>) -> Result<(), AppError> {
+    let Ok(count) = i64::try_from(entries.len()) else {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "too many audit rows at once"
+        )));
     };
+    if count == 0 {
+        return Ok(());
+    }
+    let last = database::advance_counter(conn, CHAIN_COUNTER, count).await?;
+    let mut prev_hash = previous_hash(conn, last - count + 1).await?;
+    let mut rows = Vec::with_capacity(entries.len());
+    for (seq, entry) in (last - count + 1..).zip(entries) {
+        let row = chained(seq, entry, prev_hash);
+        prev_hash = row.hash.clone();
+        rows.push(audit_log::ActiveModel::from(row));
+    }
+    audit_log::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The hash the row at `seq` links to.
+async fn previous_hash<C: ConnectionTrait>(conn: &C, seq: i64) -> Result<String, AppError> {
+    if seq == 1 {
+        return Ok(GENESIS_HASH.to_owned());
+    }
+    audit_log::Entity::find_by_id(seq - 1)
+        .one(conn)
+        .await?
+        .map(|row| row.hash)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("audit row {} is missing", seq - 1)))
+}
+
+/// The row at `seq` for an entry, linked to the previous row's hash.
+fn chained(seq: i64, entry: Entry, prev_hash: String) -> audit_log::Model {
     let mut row = audit_log::Model {
         seq,
         occurred_at: crate::clock::now(),
@@ -159,12 +196,11 @@ pub async fn append<C: ConnectionTrait>(conn: &C, entry: Entry) -> Result<(), Ap
             .request_id
             .map(|text| storable(text, REQUEST_ID_CHARS)),
         scope_path: entry.scope_path,
-        prev_hash: prev_hash.clone(),
+        prev_hash,
         hash: String::new(),
     };
-    row.hash = chain_hash(&prev_hash, &row);
-    audit_log::ActiveModel::from(row).insert(conn).await?;
-    Ok(())
+    row.hash = chain_hash(&row.prev_hash, &row);
+    row
 }
 
 /// Appends one row in a transaction of its own; for refusals, whose work was rolled back.

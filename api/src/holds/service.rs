@@ -238,6 +238,22 @@ pub async fn open_holds<C: ConnectionTrait>(
         .await?)
 }
 
+/// The open holds of several members, oldest first, in one query.
+pub async fn open_holds_of<C: ConnectionTrait>(
+    conn: &C,
+    member_ids: &[i64],
+) -> Result<Vec<member_hold::Model>, AppError> {
+    if member_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(member_hold::Entity::find()
+        .filter(member_hold::Column::MemberId.is_in(member_ids.iter().copied()))
+        .filter(member_hold::Column::ReleasedAt.is_null())
+        .order_by_asc(member_hold::Column::Id)
+        .all(conn)
+        .await?)
+}
+
 /// Every hold of a member, oldest first.
 pub async fn holds_of<C: ConnectionTrait>(
     conn: &C,
@@ -272,10 +288,15 @@ pub async fn held_among<C: ConnectionTrait>(
 /// it. Called with the member locked, so no hold lands between check and move.
 pub async fn refuse_if_held<C: ConnectionTrait>(conn: &C, member_id: i64) -> Result<(), AppError> {
     let holds = open_holds(conn, member_id).await?;
-    let Some(hold) = holds.first() else {
-        return Ok(());
-    };
-    Err(AppError::conflict_on("hold", held_message(hold)))
+    match holds.first() {
+        Some(hold) => Err(refusal(hold)),
+        None => Ok(()),
+    }
+}
+
+/// The refusal of a move of a member under this hold (their oldest open one).
+pub fn refusal(hold: &member_hold::Model) -> AppError {
+    AppError::conflict_on("hold", held_message(hold))
 }
 
 fn held_message(hold: &member_hold::Model) -> String {

@@ -7,7 +7,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::MembershipKind;
 use entity::{member, membership, organization};
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
 
 use crate::auth::policy::Visible;
 use crate::auth::{Ctx, Permission, mask_national_id};
@@ -150,6 +152,43 @@ pub async fn by_ids<C: ConnectionTrait>(
 ) -> Result<Vec<member::Model>, AppError> {
     Ok(member::Entity::find()
         .filter(member::Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
+/// Locks the members these references name until commit, in id order as
+/// every writer does (PostgreSQL; SQLite writers are serial), whatever the
+/// caller's scope, and answers their ids: only a lock, nothing is read out.
+/// Names of nobody lock nothing.
+pub async fn lock_in_id_order<C: ConnectionTrait>(
+    conn: &C,
+    members: &[MemberRef],
+) -> Result<Vec<i64>, AppError> {
+    let mut ids = Vec::new();
+    let mut national_ids = Vec::new();
+    for reference in members {
+        match reference {
+            MemberRef::Id(id) => ids.push(*id),
+            MemberRef::NationalId(national_id) => national_ids.push(national_id.as_str()),
+        }
+    }
+    let mut named = Condition::any();
+    if !ids.is_empty() {
+        named = named.add(member::Column::Id.is_in(ids));
+    }
+    if !national_ids.is_empty() {
+        named = named.add(member::Column::NationalId.is_in(national_ids));
+    }
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
+        .filter(named)
+        .order_by_asc(member::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<i64>()
         .all(conn)
         .await?)
 }

@@ -73,6 +73,86 @@ pub async fn record_step<C: ConnectionTrait>(
     letter_id: Option<i64>,
 ) -> Result<transfer_event::Model, AppError> {
     let sequence = crate::database::next_counter(conn, FEED_COUNTER).await?;
+    insert_event(conn, event, member, phase, letter_id, sequence).await
+}
+
+/// Records an event whose feed sequence `number_events` hands out later in
+/// the same transaction, so that a writer of many events (a batch of
+/// transfers) holds the feed counter only from then to its commit. Until
+/// then the event carries a provisional sequence, above any the feed will
+/// reach and drawn at random so that concurrent writers do not wait on each
+/// other's; no other transaction ever sees it.
+pub async fn record_event_unnumbered<C: ConnectionTrait>(
+    conn: &C,
+    event: NewEvent,
+    member: MemberRecord,
+) -> Result<transfer_event::Model, AppError> {
+    let drawn = getrandom::u64().map_err(|err| {
+        AppError::Internal(anyhow::anyhow!("no random provisional sequence: {err}"))
+    })?;
+    let provisional = PROVISIONAL_SEQUENCES + i64::try_from(drawn >> 2).unwrap_or(0);
+    insert_event(
+        conn,
+        event,
+        member,
+        EventPhase::Completed,
+        None,
+        provisional,
+    )
+    .await
+}
+
+/// Where provisional sequences start: 2^62, beyond any real one (the feed
+/// shows sequences as 32-bit integers).
+const PROVISIONAL_SEQUENCES: i64 = 1 << 62;
+
+/// Gives events recorded by `record_event_unnumbered` their feed sequences,
+/// consecutive in the order given, and returns them in that order. The
+/// counter's lock is held from here to commit: commit order stays feed order.
+pub async fn number_events<C: ConnectionTrait>(
+    conn: &C,
+    event_ids: &[i64],
+) -> Result<Vec<i64>, AppError> {
+    use sea_orm::sea_query::CaseStatement;
+    let Some(&first_id) = event_ids.first() else {
+        return Ok(Vec::new());
+    };
+    let count = i64::try_from(event_ids.len())
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("too many events to number")))?;
+    let last = crate::database::advance_counter(conn, FEED_COUNTER, count).await?;
+    let sequences: Vec<i64> = (last - count + 1..=last).collect();
+    let mut numbering = CaseStatement::new();
+    for (id, sequence) in event_ids.iter().zip(&sequences) {
+        numbering = numbering.case(transfer_event::Column::Id.eq(*id), *sequence);
+    }
+    let numbered = transfer_event::Entity::update_many()
+        .col_expr(
+            transfer_event::Column::Sequence,
+            numbering
+                .finally(Expr::col(transfer_event::Column::Sequence))
+                .into(),
+        )
+        .filter(transfer_event::Column::Id.is_in(event_ids.iter().copied()))
+        .exec(conn)
+        .await?;
+    if numbered.rows_affected != u64::try_from(event_ids.len()).unwrap_or(u64::MAX) {
+        return Err(AppError::Internal(anyhow::anyhow!(
+            "numbered {} of {} events from event {first_id}",
+            numbered.rows_affected,
+            event_ids.len()
+        )));
+    }
+    Ok(sequences)
+}
+
+async fn insert_event<C: ConnectionTrait>(
+    conn: &C,
+    event: NewEvent,
+    member: MemberRecord,
+    phase: EventPhase,
+    letter_id: Option<i64>,
+    sequence: i64,
+) -> Result<transfer_event::Model, AppError> {
     let row = transfer_event::ActiveModel {
         sequence: Set(sequence),
         submitter: Set(event.submitter),

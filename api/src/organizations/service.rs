@@ -92,6 +92,24 @@ pub async fn lock_for_new_members<C: ConnectionTrait>(
         .await?)
 }
 
+/// `lock_for_new_members` for several organizations named by code, in id
+/// order, whatever the caller's scope (the policy decides what a caller is
+/// shown of them): a batch takes them all before its other locks.
+pub async fn lock_codes_for_new_members<C: ConnectionTrait>(
+    conn: &C,
+    codes: &[&str],
+) -> Result<Vec<organization::Model>, AppError> {
+    if codes.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Code.is_in(codes.iter().copied()))
+        .order_by_asc(organization::Column::Id)
+        .lock_shared()
+        .all(conn)
+        .await?)
+}
+
 /// `find`, then `lock_for_new_members`: the organization a membership is
 /// about to open in, in scope, as it is under the lock.
 pub async fn find_for_new_members<C: ConnectionTrait>(

@@ -162,15 +162,16 @@ impl TransferItemResult {
     }
 }
 
-/// Submits transfers; each applied or rejected on its own, answered in order.
+/// Submits transfers; each applied or rejected on its own, answered in order,
+/// all committed together.
 #[utoipa::path(post, path = "/api/v1/transfer-events", tag = "transfers", request_body = TransferBatch,
     responses(
         (status = 200, description = "Per-item results, in input order", body = TransferBatchResult),
         (status = 400, description = "Malformed body (`field` names the body path at fault, e.g. `events[0].effectiveAt`), or no events; nothing applied", body = crate::error::Problem),
         (status = 413, description = "More than 500 events (LIMIT_EXCEEDED), or a body over 1 MiB; nothing applied", body = crate::error::Problem),
         (status = 429, description = "The token's subject is past its mutations per minute; nothing applied, retry after `Retry-After` seconds", body = crate::error::Problem),
-        (status = 500, description = "An internal error ended the batch at an item: the items before it were applied, the rest not tried; details only in the log", body = crate::error::Problem),
-        (status = 503, description = "The database was unavailable or contended past the retries at an item: the items before it were applied (DUPLICATE on a retry of the batch), the rest not tried; retry after `Retry-After` seconds", body = crate::error::Problem),
+        (status = 500, description = "An internal error stopped the batch: nothing of it was applied (the batch is one transaction); details only in the log", body = crate::error::Problem),
+        (status = 503, description = "The database was unavailable or contended past the retries: nothing of the batch was applied (the batch is one transaction); retry the whole batch after `Retry-After` seconds", body = crate::error::Problem),
     ),
     security(("bearer" = [])))]
 pub async fn submit_events(

@@ -1,14 +1,18 @@
 //! Transfers: applying one (the domain operation every entry point uses, in
-//! one unit of work, idempotent per submitter and key) and batches.
+//! one unit of work, idempotent per submitter and key) and batches (one unit
+//! of work for the whole batch, a savepoint per transfer).
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, TransferReason};
-use entity::{member, membership, transfer_event};
+use entity::{letter, member, member_hold, membership, organization, transfer_event};
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, QuerySelect,
 };
 
+use crate::auth::policy::Visible;
 use crate::auth::{Ctx, Permission};
 use crate::domain::{DecisionRef, ExternalId, OrganizationCode, has_left_the_party};
 use crate::error::{AppError, ErrorOwner};
@@ -194,6 +198,19 @@ async fn earlier_event<C: ConnectionTrait>(
         .await?)
 }
 
+/// The caller's events under any of these keys, in one query.
+async fn earlier_events<C: ConnectionTrait>(
+    conn: &C,
+    ctx: &Ctx,
+    external_ids: &[&str],
+) -> Result<Vec<transfer_event::Model>, AppError> {
+    Ok(transfer_event::Entity::find()
+        .filter(transfer_event::Column::Submitter.eq(&ctx.principal.subject))
+        .filter(transfer_event::Column::ExternalId.is_in(external_ids.iter().copied()))
+        .all(conn)
+        .await?)
+}
+
 fn replay(earlier: transfer_event::Model, hash: &str) -> Result<TransferOutcome, AppError> {
     if earlier.request_hash == hash {
         Ok(TransferOutcome::Duplicate(earlier))
@@ -224,13 +241,7 @@ pub async fn submit(
         }
         other => other,
     };
-    match &outcome {
-        Ok(TransferOutcome::Applied(_)) => crate::metrics::count::transfer_done("APPLIED", None),
-        Ok(TransferOutcome::Duplicate(_)) => {
-            crate::metrics::count::transfer_done("DUPLICATE", None)
-        }
-        Err(err) => crate::metrics::count::transfer_done("REJECTED", Some(err.code().as_str())),
-    }
+    count_transfer(&outcome);
     outcome
 }
 
@@ -247,7 +258,126 @@ impl Mutation for TransferRequest {
         txn: &DatabaseTransaction,
         ctx: &Ctx,
     ) -> Result<Done<TransferOutcome>, AppError> {
-        apply(txn, ctx, self.clone(), request_hash(self)).await
+        apply(txn, ctx, self.clone(), request_hash(self), Unit::Alone).await
+    }
+}
+
+/// How a transfer runs: alone (`submit`), or as an item of a batch, with
+/// what the batch locked and read ahead for all its items.
+#[derive(Clone, Copy)]
+enum Unit<'a> {
+    Alone,
+    Batch(&'a Ahead),
+}
+
+/// What a batch of transfers locked and read ahead, in a few statements for
+/// all its items, instead of each item reading it for itself. The locks
+/// keep it true: a member's holds and letters change only under the
+/// member's lock, an organization only under a lock that waits for the
+/// share lock held here.
+#[derive(Debug, Default)]
+struct Ahead {
+    /// The members the batch names, locked.
+    members: HashSet<i64>,
+    /// The destinations the batch names, by code, under a share lock,
+    /// whatever the caller's scope (the policy decides what the caller sees).
+    destinations: HashMap<String, organization::Model>,
+    /// The oldest open hold of each locked member under one.
+    holds: HashMap<i64, member_hold::Model>,
+    /// The open introduction letter of each locked member holding one.
+    letters: HashMap<i64, letter::Model>,
+    /// The caller's events under the batch's keys: applied before the batch,
+    /// or by its items so far.
+    events: HashMap<String, transfer_event::Model>,
+}
+
+impl Unit<'_> {
+    /// One transfer of a member at a time (PostgreSQL; SQLite writers are serial already).
+    async fn lock_member(self, txn: &DatabaseTransaction, member_id: i64) -> Result<(), AppError> {
+        if let Unit::Batch(ahead) = self
+            && ahead.members.contains(&member_id)
+        {
+            return Ok(());
+        }
+        member::Entity::find_by_id(member_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+        Ok(())
+    }
+
+    async fn earlier_event(
+        self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        external_id: &str,
+    ) -> Result<Option<transfer_event::Model>, AppError> {
+        match self {
+            Unit::Batch(ahead) => Ok(ahead.events.get(external_id).cloned()),
+            Unit::Alone => earlier_event(txn, ctx, external_id).await,
+        }
+    }
+
+    async fn refuse_if_held(
+        self,
+        txn: &DatabaseTransaction,
+        member_id: i64,
+    ) -> Result<(), AppError> {
+        match self {
+            Unit::Batch(ahead) if ahead.members.contains(&member_id) => {
+                match ahead.holds.get(&member_id) {
+                    Some(hold) => Err(crate::holds::service::refusal(hold)),
+                    None => Ok(()),
+                }
+            }
+            _ => crate::holds::service::refuse_if_held(txn, member_id).await,
+        }
+    }
+
+    async fn open_letter(
+        self,
+        txn: &DatabaseTransaction,
+        member_id: i64,
+    ) -> Result<Option<letter::Model>, AppError> {
+        match self {
+            Unit::Batch(ahead) if ahead.members.contains(&member_id) => {
+                Ok(ahead.letters.get(&member_id).cloned())
+            }
+            _ => Ok(crate::memberships::read::open_letter(txn, member_id)
+                .await?
+                .map(|(letter, _)| letter)),
+        }
+    }
+
+    /// The destination in the caller's scope, under a share lock.
+    async fn destination(
+        self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        code: &str,
+    ) -> Result<Option<organization::Model>, AppError> {
+        if let Unit::Batch(ahead) = self
+            && let Some(locked) = ahead.destinations.get(code)
+        {
+            return Ok(ctx
+                .principal
+                .organization(locked.clone())
+                .map(Visible::into_inner));
+        }
+        organizations::find_for_new_members(txn, ctx, Lookup::Code(code.to_owned())).await
+    }
+
+    async fn record_event(
+        self,
+        txn: &DatabaseTransaction,
+        event: NewEvent,
+        member: &member::Model,
+    ) -> Result<transfer_event::Model, AppError> {
+        match self {
+            // Numbered with the batch's other events when it finishes.
+            Unit::Batch(_) => record::record_event_unnumbered(txn, event, member.into()).await,
+            Unit::Alone => record_event(txn, event, member.into()).await,
+        }
     }
 }
 
@@ -262,11 +392,14 @@ pub async fn submit_item(
     ItemResult::answer(external_id, submit(db, ctx, request).await)
 }
 
-/// Applies each transfer on its own, answering per item in input order.
-/// More than 500 is refused whole, with nothing applied. An error of the
-/// service's (UNAVAILABLE, INTERNAL) ends the batch there and is the
-/// answer: the items before it stay applied (a retry of the whole batch
-/// answers them DUPLICATE), the items after it were not tried.
+/// Applies a batch of transfers in one unit of work: one transaction, one
+/// commit, each transfer in a savepoint of its own, answered per item in
+/// input order. An item refused for the caller's reasons changes nothing
+/// and the others go on; an item whose key an earlier item of the batch
+/// used answers as a second request would (DUPLICATE or CONFLICT). More
+/// than 500 is refused whole, with nothing applied. An error of the
+/// service's (UNAVAILABLE, INTERNAL) is the answer and nothing of the batch
+/// is applied: a retry of the whole batch applies it.
 pub async fn submit_batch(
     db: &DatabaseConnection,
     ctx: &Ctx,
@@ -283,11 +416,168 @@ pub async fn submit_batch(
             "a batch holds at least one transfer".to_owned(),
         ));
     }
-    let mut results = Vec::with_capacity(requests.len());
-    for request in requests {
-        results.push(submit_item(db, ctx, request).await?);
+    let batch = Transfers(requests);
+    let answers = match unit_of_work::run_batch(db, ctx, &batch).await {
+        Ok(answers) => answers,
+        Err(err) => {
+            crate::metrics::count::transfer_done("REJECTED", Some(err.code().as_str()));
+            return Err(err);
+        }
+    };
+    let mut results = Vec::with_capacity(answers.len());
+    for (request, answer) in batch.0.into_iter().zip(answers) {
+        count_transfer(&answer);
+        results.push(ItemResult::answer(request.external_id, answer)?);
     }
     Ok(results)
+}
+
+/// Counts one answered transfer: APPLIED, DUPLICATE or REJECTED with its code.
+fn count_transfer(outcome: &Result<TransferOutcome, AppError>) {
+    match outcome {
+        Ok(TransferOutcome::Applied(_)) => crate::metrics::count::transfer_done("APPLIED", None),
+        Ok(TransferOutcome::Duplicate(_)) => {
+            crate::metrics::count::transfer_done("DUPLICATE", None)
+        }
+        Err(err) => crate::metrics::count::transfer_done("REJECTED", Some(err.code().as_str())),
+    }
+}
+
+/// Transfers submitted together.
+struct Transfers(Vec<TransferRequest>);
+
+impl unit_of_work::Batch for Transfers {
+    type Item = TransferRequest;
+    type Ahead = Ahead;
+
+    fn items(&self) -> &[TransferRequest] {
+        &self.0
+    }
+
+    /// The members (by id), then the destinations (shared); the feed and
+    /// audit counters come last, in `finish` and with the audit rows: the
+    /// order of a single transfer, which locks its member, then its
+    /// destination, then bumps the counters. Then what the items would each
+    /// read of the members and their keys.
+    async fn prepare(&self, txn: &DatabaseTransaction, ctx: &Ctx) -> Result<Ahead, AppError> {
+        // Every item will be refused: nothing to lock or read for them.
+        if ctx.principal.require(Permission::SubmitTransfers).is_err() {
+            return Ok(Ahead::default());
+        }
+        let named: Vec<MemberRef> = self.0.iter().filter_map(|r| r.member.clone()).collect();
+        let members = members::lock_in_id_order(txn, &named).await?;
+        let codes: Vec<&str> = self.0.iter().map(|r| r.to_code.as_str()).collect();
+        let destinations = organizations::lock_codes_for_new_members(txn, &codes)
+            .await?
+            .into_iter()
+            .map(|org| (org.code.clone(), org))
+            .collect();
+        let mut holds = HashMap::new();
+        for hold in crate::holds::service::open_holds_of(txn, &members).await? {
+            holds.entry(hold.member_id).or_insert(hold);
+        }
+        let letters = crate::memberships::read::open_letters(txn, &members)
+            .await?
+            .into_iter()
+            .map(|letter| (letter.member_id, letter))
+            .collect();
+        let keys: Vec<&str> = self.0.iter().map(|r| r.external_id.as_str()).collect();
+        let events = earlier_events(txn, ctx, &keys)
+            .await?
+            .into_iter()
+            .map(|event| (event.external_id.clone(), event))
+            .collect();
+        Ok(Ahead {
+            members: members.into_iter().collect(),
+            destinations,
+            holds,
+            letters,
+            events,
+        })
+    }
+
+    async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        ahead: &Ahead,
+        request: &TransferRequest,
+    ) -> Result<Done<TransferOutcome>, AppError> {
+        let hash = request_hash(request);
+        apply(txn, ctx, request.clone(), hash, Unit::Batch(ahead)).await
+    }
+
+    /// The key is taken: a later item with it answers as a second request would.
+    fn applied(&self, ahead: &mut Ahead, outcome: &TransferOutcome) {
+        let event = outcome.event();
+        ahead
+            .events
+            .entry(event.external_id.clone())
+            .or_insert_with(|| event.clone());
+    }
+
+    /// A transfer refused on its key, which a concurrent submission took
+    /// first (the unique index made it wait for that one's commit), is
+    /// answered with the winner's event, as `submit` does.
+    async fn reconsider(
+        &self,
+        txn: &DatabaseTransaction,
+        ctx: &Ctx,
+        request: &TransferRequest,
+        refusal: AppError,
+    ) -> Result<Done<TransferOutcome>, AppError> {
+        if !matches!(refusal, AppError::Conflict(_)) {
+            return Err(refusal);
+        }
+        let Some(earlier) = earlier_event(txn, ctx, &request.external_id).await? else {
+            return Err(refusal);
+        };
+        replayed(txn, ctx, earlier, &request_hash(request)).await
+    }
+
+    /// Numbers the applied events in input order, consecutively, and puts
+    /// the sequences in every answer naming them (a duplicate of an earlier
+    /// item included).
+    async fn finish(
+        &self,
+        txn: &DatabaseTransaction,
+        answers: &mut unit_of_work::Answers<TransferRequest>,
+    ) -> Result<(), AppError> {
+        let applied: Vec<i64> = answers
+            .iter()
+            .filter_map(|answer| match answer {
+                Ok(TransferOutcome::Applied(event)) => Some(event.id),
+                _ => None,
+            })
+            .collect();
+        let sequences = record::number_events(txn, &applied).await?;
+        let numbered: HashMap<i64, i64> = applied.into_iter().zip(sequences).collect();
+        for event in answers.iter_mut().filter_map(|answer| match answer {
+            Ok(TransferOutcome::Applied(event) | TransferOutcome::Duplicate(event)) => Some(event),
+            Err(_) => None,
+        }) {
+            if let Some(sequence) = numbered.get(&event.id) {
+                event.sequence = *sequence;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An earlier event under the same key, as the answer to a request: the
+/// same content is its DUPLICATE, other content a CONFLICT.
+async fn replayed(
+    txn: &DatabaseTransaction,
+    ctx: &Ctx,
+    earlier: transfer_event::Model,
+    hash: &str,
+) -> Result<Done<TransferOutcome>, AppError> {
+    let outcome = replay(earlier, hash)?;
+    let path = organizations::find(txn, ctx, Lookup::Id(outcome.event().to_organization_id))
+        .await?
+        .map(|org| org.path.clone())
+        .unwrap_or_default();
+    Ok(Done::new(outcome, path))
 }
 
 async fn apply(
@@ -295,6 +585,7 @@ async fn apply(
     ctx: &Ctx,
     request: TransferRequest,
     hash: String,
+    unit: Unit<'_>,
 ) -> Result<Done<TransferOutcome>, AppError> {
     ctx.principal.require(Permission::SubmitTransfers)?;
     let now = crate::clock::now();
@@ -309,27 +600,18 @@ async fn apply(
         .await?
         .ok_or(AppError::NotFound("member"))?
         .model;
-    // One transfer of a member at a time (PostgreSQL; SQLite writers are serial already).
-    member::Entity::find_by_id(member.id)
-        .lock_exclusive()
-        .one(txn)
-        .await?;
+    unit.lock_member(txn, member.id).await?;
 
-    if let Some(earlier) = earlier_event(txn, ctx, &request.external_id).await? {
-        let outcome = replay(earlier, &hash)?;
-        let path = organizations::find(txn, ctx, Lookup::Id(outcome.event().to_organization_id))
-            .await?
-            .map(|org| org.path.clone())
-            .unwrap_or_default();
-        return Ok(Done::new(outcome, path));
+    if let Some(earlier) = unit.earlier_event(txn, ctx, &request.external_id).await? {
+        return replayed(txn, ctx, earlier, &hash).await;
     }
 
     if has_left_the_party(member.status) {
         let status = member.status.to_value();
         return Err(AppError::Conflict(format!("the member is {status}")));
     }
-    crate::holds::service::refuse_if_held(txn, member.id).await?;
-    if let Some((letter, _)) = crate::memberships::read::open_letter(txn, member.id).await? {
+    unit.refuse_if_held(txn, member.id).await?;
+    if let Some(letter) = unit.open_letter(txn, member.id).await? {
         return Err(AppError::conflict_on(
             "letter",
             format!(
@@ -340,10 +622,10 @@ async fn apply(
     }
     // Under a share lock: a dissolution of the destination either waits for
     // this transfer or has already made it DISSOLVED.
-    let destination =
-        organizations::find_for_new_members(txn, ctx, Lookup::Code(request.to_code.clone()))
-            .await?
-            .ok_or(AppError::NotFound("destination organization"))?;
+    let destination = unit
+        .destination(txn, ctx, &request.to_code)
+        .await?
+        .ok_or(AppError::NotFound("destination organization"))?;
     if !organizations::is_active_cell(&destination) {
         return Err(AppError::Conflict(
             "toOrganizationCode: the destination is not an ACTIVE CELL".to_owned(),
@@ -461,7 +743,7 @@ async fn apply(
         effective_at,
         recorded_at: now,
     };
-    let event = record_event(txn, transfer, (&member).into()).await?;
+    let event = unit.record_event(txn, transfer, &member).await?;
     if let Some(closing) = closing {
         close_membership(txn, &closing, &event).await?;
     }
