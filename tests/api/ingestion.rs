@@ -440,10 +440,10 @@ on_both_backends! {
         app.seed_district().await;
         let cells = ["SL.BL.R1", "SL.BL.CQ", "SL.YT.R1", "SL.YT.CQ"];
         let mut sides: Vec<Vec<String>> = Vec::new();
-        for (side, cell) in cells.iter().take(2).enumerate() {
+        for (side, first_cell) in cells.iter().take(2).enumerate() {
             let mut members = Vec::new();
             for i in 0..12 {
-                members.push(app.register_member(&format!("00700030{side}{i:03}"), cell, None).await);
+                members.push(app.register_member(&format!("00700030{side}{i:03}"), first_cell, None).await);
             }
             sides.push(members);
         }

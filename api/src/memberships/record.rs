@@ -52,9 +52,9 @@ impl From<&member::Model> for MemberRecord {
     }
 }
 
-/// Records an event with the next feed sequence. The only place sequences
-/// are handed out: the counter row's lock, held to commit, makes commit
-/// order equal feed order.
+/// Records an event with the next feed sequence. Sequences are handed out
+/// here and in `number_events` only: the counter row's lock, held to
+/// commit, makes commit order equal feed order.
 pub async fn record_event<C: ConnectionTrait>(
     conn: &C,
     event: NewEvent,

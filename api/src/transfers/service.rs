@@ -2,7 +2,7 @@
 //! one unit of work, idempotent per submitter and key) and batches (one unit
 //! of work for the whole batch, a savepoint per transfer).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::enums::{MembershipKind, TransferReason};
@@ -198,17 +198,42 @@ async fn earlier_event<C: ConnectionTrait>(
         .await?)
 }
 
-/// The caller's events under any of these keys, in one query.
+/// The caller's events under any of these keys, one statement per hundred.
+/// Each key is its own lookup of the whole unique key, joined by UNION ALL:
+/// given as one `external_id IN (…)` beside the submitter, PostgreSQL may
+/// look up the submitter alone and filter every event of theirs (as it does
+/// while its statistics do not yet know a new submitter's many events).
 async fn earlier_events<C: ConnectionTrait>(
     conn: &C,
     ctx: &Ctx,
     external_ids: &[&str],
 ) -> Result<Vec<transfer_event::Model>, AppError> {
-    Ok(transfer_event::Entity::find()
-        .filter(transfer_event::Column::Submitter.eq(&ctx.principal.subject))
-        .filter(transfer_event::Column::ExternalId.is_in(external_ids.iter().copied()))
-        .all(conn)
-        .await?)
+    use sea_orm::sea_query::{Query, SelectStatement, UnionType};
+    use sea_orm::{EntityName, Iterable};
+    let lookup = |external_id: &str| -> SelectStatement {
+        Query::select()
+            .columns(transfer_event::Column::iter())
+            .from(transfer_event::Entity.table_ref())
+            .and_where(transfer_event::Column::Submitter.eq(&ctx.principal.subject))
+            .and_where(transfer_event::Column::ExternalId.eq(external_id))
+            .to_owned()
+    };
+    let mut found = Vec::new();
+    for keys in external_ids.chunks(100) {
+        let Some((first, rest)) = keys.split_first() else {
+            continue;
+        };
+        let mut select = lookup(first);
+        select.unions(rest.iter().map(|key| (UnionType::All, lookup(key))));
+        let statement = conn.get_database_backend().build(&select);
+        found.extend(
+            transfer_event::Entity::find()
+                .from_raw_sql(statement)
+                .all(conn)
+                .await?,
+        );
+    }
+    Ok(found)
 }
 
 fn replay(earlier: transfer_event::Model, hash: &str) -> Result<TransferOutcome, AppError> {
@@ -481,7 +506,8 @@ impl unit_of_work::Batch for Transfers {
             .into_iter()
             .map(|letter| (letter.member_id, letter))
             .collect();
-        let keys: Vec<&str> = self.0.iter().map(|r| r.external_id.as_str()).collect();
+        let keys: BTreeSet<&str> = self.0.iter().map(|r| r.external_id.as_str()).collect();
+        let keys: Vec<&str> = keys.into_iter().collect();
         let events = earlier_events(txn, ctx, &keys)
             .await?
             .into_iter()
