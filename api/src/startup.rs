@@ -108,7 +108,10 @@ impl Application {
             websockets,
             stopping: stopping.clone(),
         };
-        let schema = graphql::build_schema(Some(state.clone()));
+        let graphql_pipeline = graphql::Pipeline::new(
+            graphql::build_schema(Some(state.clone())),
+            Some(state.clone()),
+        );
         let metrics = if state.config.metrics {
             crate::metrics::recorder()
         } else {
@@ -136,7 +139,7 @@ impl Application {
                 ))
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(state.stopping.clone()))
-                .app_data(web::Data::new(schema.clone()))
+                .app_data(web::Data::new(graphql_pipeline.clone()))
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::QueryConfig::default().error_handler(|err, _| {
                     let problem =

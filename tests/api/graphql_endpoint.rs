@@ -136,6 +136,21 @@ on_both_backends! {
         let directives = format!("{{ version {} }}", "@include(if: true) ".repeat(6));
         let answer = app.graphql(&directives, json!({})).await;
         assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+
+        // Fragments spread ten times over nine levels: 10^9 fields in 600 bytes,
+        // counted with the fragments expanded and refused (413, as `graphql` checks).
+        let mut bomb = String::from("{ ...f0 }");
+        for level in 0..9 {
+            bomb.push_str(&format!(" fragment f{level} on Query {{{} }}", format!(" ...f{}", level + 1).repeat(10)));
+        }
+        bomb.push_str(" fragment f9 on Query { version }");
+        let answer = app.graphql(&bomb, json!({})).await;
+        assert_eq!(first_error_code(&answer), Some("LIMIT_EXCEEDED"), "{answer}");
+        assert!(answer["errors"][0]["message"].as_str().unwrap_or("").contains("fields"), "{answer}");
+        // And a cycle of fragments, refused before validation looks at it.
+        let cycle = "{ ...a } fragment a on Query { ...b } fragment b on Query { ...a }";
+        let answer = app.graphql(cycle, json!({})).await;
+        assert!(first_error_code(&answer).is_some(), "{answer}");
     }
 }
 

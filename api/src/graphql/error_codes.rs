@@ -2,84 +2,22 @@
 //! (`ErrorCode`). Errors of cellreg's own carry theirs from `AppError`;
 //! async-graphql raises its own without one, and its `ServerError` has no
 //! kind to tell them apart, so they are classified here by where they
-//! arose: at parsing (bad text: BAD_USER_INPUT; past the parser's nesting
-//! or the directive limit: LIMIT_EXCEEDED), at validation (BAD_USER_INPUT;
-//! the depth and row-budget limits, checked here: LIMIT_EXCEEDED), choosing
-//! the operation (BAD_USER_INPUT), or in a field's resolver (INTERNAL: every
-//! resolver's own refusal has a code, so one without is a fault of ours).
-//! Messages are kept, but an INTERNAL one's, which goes to the log only.
+//! arose: at parsing (`unparsable`: bad text BAD_USER_INPUT, past the
+//! parser's nesting LIMIT_EXCEEDED), at validation (BAD_USER_INPUT; the
+//! depth and row-budget limits LIMIT_EXCEEDED), choosing the operation
+//! (BAD_USER_INPUT), or in a field's resolver (INTERNAL: every resolver's
+//! own refusal has a code, so one without is a fault of ours). The pipeline
+//! (`pipeline`) applies them to every answer. Messages are kept, but an
+//! INTERNAL one's, which goes to the log only.
 
-use std::sync::Arc;
+use async_graphql::{Response, ServerError};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextSubscribe,
-    NextValidation,
-};
-use async_graphql::futures_util::StreamExt;
-use async_graphql::futures_util::stream::BoxStream;
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
-
-use super::{MAX_DEPTH, MAX_ROWS};
 use crate::error::{AppError, ErrorCode};
 
-/// The extension; registered first, so it sees what every other one answers.
-pub struct ErrorCodes;
-
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        with_codes(next.run(ctx).await)
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        next.run(ctx, stream).map(with_codes).boxed()
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| parse_failure(error, query))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        let valid = next.run(ctx).await?;
-        // The schema sets no depth or complexity limit of async-graphql's:
-        // checked here, they answer with their own code.
-        let over = if valid.complexity > MAX_ROWS {
-            Some("Query is too complex.")
-        } else if valid.depth > MAX_DEPTH {
-            Some("Query is nested too deep.")
-        } else {
-            None
-        };
-        match over {
-            Some(message) => Err(vec![refusal(&AppError::LimitExceeded(message.to_owned()))]),
-            None => Ok(valid),
-        }
-    }
-}
+/// async-graphql's messages for the two limits its validation checks (the
+/// schema's row budget and depth, `build_schema`): the request's fault,
+/// LIMIT_EXCEEDED. Its errors have no kind, only these messages.
+const LIBRARY_LIMITS: [&str; 2] = ["Query is too complex.", "Query is nested too deep."];
 
 /// A request-level refusal as GraphQL reports it: message and `extensions`
 /// (code, and `retryAfter` when rate-limited), no location.
@@ -108,25 +46,18 @@ fn set_code(mut error: ServerError, code: ErrorCode) -> ServerError {
     error
 }
 
-/// A document refused while it was read. The parser's error says what it
-/// was, so the text is read again (only when it was refused) to learn it.
-fn parse_failure(error: ServerError, query: &str) -> ServerError {
-    if code_of(&error).is_some() {
-        return error;
-    }
-    let code = match async_graphql::parser::parse_query(query) {
-        Err(async_graphql::parser::Error::RecursionLimitExceeded) => ErrorCode::LimitExceeded,
-        Err(_) => ErrorCode::BadUserInput,
-        // The text parses: async-graphql refused the document for one of the
-        // limits it checks once parsed (nesting, directives per field). The
-        // other extensions' refusals at this stage carry their codes.
-        Ok(_) => ErrorCode::LimitExceeded,
+/// Text the parser refused: past its nesting limit LIMIT_EXCEEDED, else
+/// BAD_USER_INPUT, with the parser's message and position.
+pub(super) fn unparsable(error: async_graphql::parser::Error) -> ServerError {
+    let code = match error {
+        async_graphql::parser::Error::RecursionLimitExceeded => ErrorCode::LimitExceeded,
+        _ => ErrorCode::BadUserInput,
     };
-    set_code(error, code)
+    set_code(ServerError::from(error), code)
 }
 
 /// Gives each error left without a code its code.
-fn with_codes(mut response: Response) -> Response {
+pub(super) fn with_codes(mut response: Response) -> Response {
     response.errors = response.errors.into_iter().map(with_code).collect();
     response
 }
@@ -134,6 +65,9 @@ fn with_codes(mut response: Response) -> Response {
 fn with_code(error: ServerError) -> ServerError {
     if code_of(&error).is_some() {
         return error;
+    }
+    if error.path.is_empty() && LIBRARY_LIMITS.contains(&error.message.as_str()) {
+        return set_code(error, ErrorCode::LimitExceeded);
     }
     if error.path.is_empty() {
         // Refused before any field ran (validation, choosing the operation,
@@ -173,7 +107,9 @@ mod tests {
     }
 
     async fn errors_of(request: Request) -> Vec<(String, String)> {
-        let response = crate::graphql::build_schema(None).execute(request).await;
+        let response = crate::graphql::Pipeline::new(crate::graphql::build_schema(None), None)
+            .execute(request, None)
+            .await;
         response
             .errors
             .into_iter()

@@ -1,8 +1,16 @@
-//! Query cost: a list field costs its page size times its children, so the
-//! complexity limit bounds the rows one request can make the server read.
+//! The limits of one document: its cost (a list field costs its page size
+//! times its children, so the complexity limit bounds the rows one request
+//! can make the server read), and its length, nesting and width, checked
+//! before anything else looks at it.
 
-use super::error_codes::refusal;
+use std::collections::HashMap;
+
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Response, ServerError};
+
+use super::error_codes::{refusal, unparsable};
 use super::pagination::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::{MAX_DIRECTIVES, MAX_RECURSIVE_DEPTH};
 
 /// The cost of a paged list field: `first` (default 50, within 1..=500 for
 /// costing; out-of-range values are refused when the field runs) times the
@@ -12,231 +20,241 @@ pub fn list_cost(first: Option<i32>, child_complexity: usize) -> usize {
     rows.saturating_mul(child_complexity.max(1))
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn lists_cost_their_rows() {
-        assert_eq!(super::list_cost(None, 3), 150);
-        assert_eq!(super::list_cost(Some(500), 50 * 2), 50_000);
-        assert_eq!(super::list_cost(Some(-5), 2), 2);
-    }
-}
-
-/// Most fields in one document (operations and fragments), aliases included.
+/// Most fields in one document, aliases included, with its fragments expanded.
 pub const MAX_FIELDS: usize = 2_000;
-/// Most aliased fields in one document.
+/// Most aliased fields in one document, with its fragments expanded.
 pub const MAX_ALIASES: usize = 30;
 /// Longest query text; data belongs in variables.
 pub const MAX_QUERY_BYTES: usize = 32 * 1024;
 
-/// The limits of one request. Before validation, refuses documents that are
-/// too long or have too many fields or aliases (async-graphql has no alias
-/// limit and its complexity counts rows, not fields). Before execution,
-/// counts a mutation against its caller's rate limit (`auth::rate`); past
-/// it the mutation runs not at all and the answer is RATE_LIMITED with
-/// `extensions.retryAfter` (HTTP 429 and `Retry-After`, set by the route).
-/// Queries are not counted. A subscription takes one of its subject's
-/// slots (`auth::rate::SubscriptionSlots`) for as long as it streams; with
-/// none free it is answered LIMIT_EXCEEDED and ends.
-pub struct RequestLimits;
-
-impl async_graphql::extensions::ExtensionFactory for RequestLimits {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(RequestLimitsCheck::default())
+/// A document within the limits, parsed; refused LIMIT_EXCEEDED if it is
+/// longer than `MAX_QUERY_BYTES`, nests deeper than `MAX_RECURSIVE_DEPTH`
+/// (fragments expanded; a cycle of fragments nests without end), has more
+/// than `MAX_DIRECTIVES` on a field, or more than `MAX_FIELDS` fields or
+/// `MAX_ALIASES` aliases with its fragments expanded (async-graphql has no
+/// alias limit and its complexity counts rows, not fields). Counting with
+/// fragments expanded, each fragment once, keeps every later walk of the
+/// document small: fragments spread ten times over nine levels make 10^9
+/// fields out of a few hundred bytes. Unparsable text is BAD_USER_INPUT.
+pub fn document_within_limits(query: &str) -> Result<ExecutableDocument, ServerError> {
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(limit_error(format!(
+            "query text is longer than {MAX_QUERY_BYTES} bytes; pass data in variables"
+        )));
     }
+    let document = async_graphql::parser::parse_query(query).map_err(unparsable)?;
+    let mut shapes = Shapes {
+        document: &document,
+        fragments: HashMap::new(),
+    };
+    let mut total = Shape::default();
+    for (_, operation) in document.operations.iter() {
+        let shape = shapes.of(&operation.node.selection_set.node)?;
+        total.fields = total.fields.saturating_add(shape.fields);
+        total.aliases = total.aliases.saturating_add(shape.aliases);
+        total.depth = total.depth.max(shape.depth);
+    }
+    for fragment in document.fragments.values() {
+        // Those no operation spreads are refused by validation, but their
+        // fields are checked here like the others.
+        shapes.of(&fragment.node.selection_set.node)?;
+    }
+    if total.depth > MAX_RECURSIVE_DEPTH {
+        return Err(too_deep());
+    }
+    if total.fields > MAX_FIELDS {
+        return Err(limit_error(format!(
+            "the query has {} fields; the limit is {MAX_FIELDS}",
+            total.fields
+        )));
+    }
+    if total.aliases > MAX_ALIASES {
+        return Err(limit_error(format!(
+            "the query has {} aliases; the limit is {MAX_ALIASES}",
+            total.aliases
+        )));
+    }
+    Ok(document)
 }
 
-/// Per request: which operations of the document are mutations, by name.
-#[derive(Default)]
-struct RequestLimitsCheck {
-    mutations: std::sync::Mutex<Vec<Option<String>>>,
-    operations: std::sync::atomic::AtomicUsize,
-}
-
-impl RequestLimitsCheck {
-    fn remember_mutations(&self, document: &async_graphql::parser::types::ExecutableDocument) {
-        use async_graphql::parser::types::OperationType;
-        let mut mutations = match self.mutations.lock() {
-            Ok(mutations) => mutations,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let mut operations = 0;
-        for (name, operation) in document.operations.iter() {
-            operations += 1;
-            if operation.node.ty == OperationType::Mutation {
-                mutations.push(name.map(|name| name.to_string()));
-            }
-        }
-        self.operations
-            .store(operations, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    fn runs_a_mutation(&self, operation_name: Option<&str>) -> bool {
-        let mutations = match self.mutations.lock() {
-            Ok(mutations) => mutations,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        let single = self.operations.load(std::sync::atomic::Ordering::Relaxed) == 1;
-        mutations
-            .iter()
-            .any(|name| single || name.as_deref() == operation_name)
-    }
-}
-
-fn limit_error(message: String) -> async_graphql::ServerError {
+fn limit_error(message: String) -> ServerError {
     refusal(&crate::error::AppError::LimitExceeded(message))
 }
 
-#[derive(Default)]
-struct Counts {
+fn too_deep() -> ServerError {
+    limit_error(format!(
+        "the query nests deeper than {MAX_RECURSIVE_DEPTH} levels"
+    ))
+}
+
+/// A selection set with its fragments expanded: its fields and aliases, and
+/// how deep it nests (as async-graphql counts it: each field with a
+/// selection, each fragment, inline or spread, one level).
+#[derive(Clone, Copy, Default)]
+struct Shape {
     fields: usize,
     aliases: usize,
+    depth: usize,
 }
 
-fn count(selection_set: &async_graphql::parser::types::SelectionSet, counts: &mut Counts) {
-    use async_graphql::parser::types::Selection;
-    for item in &selection_set.items {
-        match &item.node {
-            Selection::Field(field) => {
-                counts.fields += 1;
-                if field.node.alias.is_some() {
-                    counts.aliases += 1;
-                }
-                count(&field.node.selection_set.node, counts);
+struct Shapes<'d> {
+    document: &'d ExecutableDocument,
+    /// Each fragment's shape once known; `None` while it is being measured,
+    /// so that a cycle is found rather than followed.
+    fragments: HashMap<&'d str, Option<Shape>>,
+}
+
+impl<'d> Shapes<'d> {
+    fn of(&mut self, selection_set: &'d SelectionSet) -> Result<Shape, ServerError> {
+        let mut shape = Shape::default();
+        let mut add = |inner: Shape, fields: usize, aliases: usize, nests: bool| {
+            shape.fields = shape
+                .fields
+                .saturating_add(fields)
+                .saturating_add(inner.fields);
+            shape.aliases = shape
+                .aliases
+                .saturating_add(aliases)
+                .saturating_add(inner.aliases);
+            if nests {
+                shape.depth = shape.depth.max(inner.depth + 1);
             }
-            Selection::InlineFragment(fragment) => count(&fragment.node.selection_set.node, counts),
-            Selection::FragmentSpread(_) => {}
-        }
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl async_graphql::extensions::Extension for RequestLimitsCheck {
-    async fn parse_query(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        query: &str,
-        variables: &async_graphql::Variables,
-        next: async_graphql::extensions::NextParseQuery<'_>,
-    ) -> async_graphql::ServerResult<async_graphql::parser::types::ExecutableDocument> {
-        if query.len() > MAX_QUERY_BYTES {
-            return Err(limit_error(format!(
-                "query text is longer than {MAX_QUERY_BYTES} bytes; pass data in variables"
-            )));
-        }
-        let document = next.run(ctx, query, variables).await?;
-        let mut counts = Counts::default();
-        for (_, operation) in document.operations.iter() {
-            count(&operation.node.selection_set.node, &mut counts);
-        }
-        for fragment in document.fragments.values() {
-            count(&fragment.node.selection_set.node, &mut counts);
-        }
-        if counts.fields > MAX_FIELDS {
-            return Err(limit_error(format!(
-                "the query has {} fields; the limit is {MAX_FIELDS}",
-                counts.fields
-            )));
-        }
-        if counts.aliases > MAX_ALIASES {
-            return Err(limit_error(format!(
-                "the query has {} aliases; the limit is {MAX_ALIASES}",
-                counts.aliases
-            )));
-        }
-        self.remember_mutations(&document);
-        Ok(document)
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        stream: async_graphql::futures_util::stream::BoxStream<'s, async_graphql::Response>,
-        next: async_graphql::extensions::NextSubscribe<'_>,
-    ) -> async_graphql::futures_util::stream::BoxStream<'s, async_graphql::Response> {
-        use async_graphql::futures_util::StreamExt;
-        let stream = next.run(ctx, stream);
-        let (Some(state), Some(caller)) = (
-            ctx.data_opt::<crate::state::AppState>(),
-            ctx.data_opt::<crate::auth::Ctx>(),
-        ) else {
-            return stream;
         };
-        match state.subscriptions.open(&caller.principal.subject) {
-            // The slot lives as long as the stream, and is given back when it is dropped.
-            Ok(slot) => stream
-                .map(move |response| {
-                    let _open = &slot;
-                    response
-                })
-                .boxed(),
-            Err(refused) => {
-                tracing::info!(subject = %caller.principal.subject, "subscription limit reached");
-                let refusal = refusal(&refused);
-                async_graphql::futures_util::stream::once(async move {
-                    async_graphql::Response::from_errors(vec![refusal])
-                })
-                .boxed()
-            }
-        }
-    }
-
-    async fn execute(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: async_graphql::extensions::NextExecute<'_>,
-    ) -> async_graphql::Response {
-        if self.runs_a_mutation(operation_name)
-            && let (Some(state), Some(caller)) = (
-                ctx.data_opt::<crate::state::AppState>(),
-                ctx.data_opt::<crate::auth::Ctx>(),
-            )
-            && let Err(refused) = state.rate_limits.mutation(&caller.principal.subject)
-        {
-            tracing::info!(subject = %caller.principal.subject, "mutation rate limit reached");
-            return async_graphql::Response::from_errors(vec![refusal(&refused)]);
-        }
-        if self.runs_a_mutation(operation_name) {
-            // A mutation is never cut short from outside: it commits or rolls
-            // back whole, and its items answer for themselves.
-            return next.run(ctx, operation_name).await;
-        }
-        let deadline = ctx
-            .data_opt::<crate::state::AppState>()
-            .and_then(|state| state.config.query_deadline());
-        let response = match deadline {
-            Some(deadline) => {
-                match tokio::time::timeout(deadline, next.run(ctx, operation_name)).await {
-                    Ok(response) => response,
-                    Err(_) => {
-                        tracing::warn!(?deadline, "query abandoned at its deadline");
-                        let gave_up = crate::error::AppError::Unavailable(format!(
-                            "the query did not finish within {} ms; retry later",
-                            deadline.as_millis()
-                        ));
-                        return async_graphql::Response::from_errors(vec![refusal(&gave_up)]);
+        for item in &selection_set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    if field.directives.len() > MAX_DIRECTIVES {
+                        return Err(limit_error(format!(
+                            "the field `{}` has {} directives; the limit is {MAX_DIRECTIVES}",
+                            field.name.node,
+                            field.directives.len()
+                        )));
                     }
+                    let inner = self.of(&field.selection_set.node)?;
+                    let nests = !field.selection_set.node.items.is_empty();
+                    add(inner, 1, usize::from(field.alias.is_some()), nests);
+                }
+                Selection::InlineFragment(fragment) => {
+                    let inner = self.of(&fragment.node.selection_set.node)?;
+                    add(inner, 0, 0, true);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    let inner = match self.fragments.get(name) {
+                        Some(Some(known)) => *known,
+                        Some(None) => return Err(too_deep()),
+                        None => {
+                            match self.document.fragments.get(&spread.node.fragment_name.node) {
+                                // Unknown fragments are refused by validation.
+                                None => Shape::default(),
+                                Some(fragment) => {
+                                    self.fragments.insert(name, None);
+                                    let known = self.of(&fragment.node.selection_set.node)?;
+                                    self.fragments.insert(name, Some(known));
+                                    known
+                                }
+                            }
+                        }
+                    };
+                    add(inner, 0, 0, true);
                 }
             }
-            None => next.run(ctx, operation_name).await,
-        };
-        give_up_whole(response)
+        }
+        Ok(shape)
     }
 }
 
 /// A query that could not read part of its answer (pool exhausted, statement
 /// cancelled, database gone) gives up as a whole: partial data would pass for
 /// the truth. Only the UNAVAILABLE errors are kept; the route answers 503.
-fn give_up_whole(response: async_graphql::Response) -> async_graphql::Response {
+pub(super) fn give_up_whole(response: Response) -> Response {
     if !response.errors.iter().any(is_unavailable) {
         return response;
     }
     let errors = response.errors.into_iter().filter(is_unavailable).collect();
-    async_graphql::Response::from_errors(errors)
+    Response::from_errors(errors)
 }
 
 /// Whether a GraphQL error carries the code UNAVAILABLE.
-pub fn is_unavailable(error: &async_graphql::ServerError) -> bool {
+pub fn is_unavailable(error: &ServerError) -> bool {
     super::error_codes::code_of(error) == Some(crate::error::ErrorCode::Unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_ALIASES, MAX_FIELDS, document_within_limits};
+    use crate::error::ErrorCode;
+    use crate::graphql::MAX_RECURSIVE_DEPTH;
+
+    fn refused(query: &str) -> Option<String> {
+        document_within_limits(query).err().map(|error| {
+            assert_eq!(
+                super::super::error_codes::code_of(&error),
+                Some(ErrorCode::LimitExceeded),
+                "{error:?}"
+            );
+            error.message
+        })
+    }
+
+    #[test]
+    fn lists_cost_their_rows() {
+        assert_eq!(super::list_cost(None, 3), 150);
+        assert_eq!(super::list_cost(Some(500), 50 * 2), 50_000);
+        assert_eq!(super::list_cost(Some(-5), 2), 2);
+    }
+
+    /// Fragments spread `fan` times per level over `levels` levels.
+    fn fanned(fan: usize, levels: usize) -> String {
+        let mut query = String::from("{ ...f0 }");
+        for level in 0..levels {
+            let spreads = format!(" ...f{}", level + 1).repeat(fan);
+            query.push_str(&format!(" fragment f{level} on Query {{{spreads} }}"));
+        }
+        query.push_str(&format!(" fragment f{levels} on Query {{ version }}"));
+        query
+    }
+
+    #[test]
+    fn fields_are_counted_with_fragments_expanded_each_once() {
+        // 10^9 fields from a few hundred bytes: refused at once.
+        let bomb = fanned(10, 9);
+        assert!(bomb.len() < 1_000);
+        let message = refused(&bomb).expect("refused");
+        assert!(message.contains("fields"), "{message}");
+        // 2^10 = 1,024 fields is within the limit, 2^11 is not.
+        assert_eq!(refused(&fanned(2, 10)), None);
+        assert!(refused(&fanned(2, 11)).is_some_and(|m| m.contains(&MAX_FIELDS.to_string())));
+    }
+
+    #[test]
+    fn aliases_spread_by_fragments_count_each_time() {
+        let aliases: String = (0..10).map(|i| format!(" a{i}: version")).collect();
+        let thrice = format!("{{ ...a ...a ...a }} fragment a on Query {{{aliases} }}");
+        assert_eq!(refused(&thrice), None);
+        let four_times = format!("{{ ...a ...a ...a ...a }} fragment a on Query {{{aliases} }}");
+        assert!(
+            refused(&four_times).is_some_and(|m| m.contains(&MAX_ALIASES.to_string())),
+            "40 aliases"
+        );
+    }
+
+    #[test]
+    fn nesting_counts_fragments_and_finds_cycles() {
+        let chain = fanned(1, MAX_RECURSIVE_DEPTH);
+        assert!(refused(&chain).is_some_and(|m| m.contains("nests")));
+        assert_eq!(refused(&fanned(1, MAX_RECURSIVE_DEPTH - 1)), None);
+        let cycle = "{ ...a } fragment a on Query { ...b } fragment b on Query { ...a }";
+        assert!(refused(cycle).is_some_and(|m| m.contains("nests")));
+    }
+
+    #[test]
+    fn unparsable_text_is_not_a_limit() {
+        let error = document_within_limits("{ version ").expect_err("refused");
+        assert_eq!(
+            super::super::error_codes::code_of(&error),
+            Some(ErrorCode::BadUserInput)
+        );
+    }
 }

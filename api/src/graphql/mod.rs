@@ -5,6 +5,7 @@ pub mod error_codes;
 pub mod limits;
 pub mod loaders;
 pub mod pagination;
+mod pipeline;
 mod routes;
 pub mod scalars;
 pub mod storable;
@@ -15,6 +16,7 @@ use async_graphql::{Context, ErrorExtensions, MergedObject, MergedSubscription, 
 use sea_orm::DatabaseConnection;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+pub use pipeline::Pipeline;
 pub use routes::configure;
 
 use crate::audit::graphql::AuditQuery;
@@ -86,20 +88,19 @@ pub struct SubscriptionRoot(TransferSubscription);
 pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// The schema with its limits; with state when it will serve requests,
-/// without when it is only exported.
+/// without when it is only exported. It serves through `Pipeline`, which
+/// holds every request's other checks.
 pub fn build_schema(state: Option<AppState>) -> AppSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         SubscriptionRoot::default(),
     )
-    // First, so that it sees every error the others answer; it checks the
-    // depth and the row budget itself, to answer them with their code.
-    .extension(error_codes::ErrorCodes)
-    .extension(limits::RequestLimits)
-    .extension(storable::StorableText)
-    .extension(validation::StrictValidation)
-    .extension(crate::metrics::GraphqlOperations)
+    // Checked with the rest of validation; `error_codes` gives them their code.
+    .limit_complexity(MAX_ROWS)
+    .limit_depth(MAX_DEPTH)
+    // The pipeline checks these two first, with fragments expanded; these
+    // are async-graphql's own, kept behind them.
     .limit_directives(MAX_DIRECTIVES)
     .limit_recursive_depth(MAX_RECURSIVE_DEPTH)
     .disable_suggestions();

@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, guard, web};
 
-use super::{AppSchema, websocket};
+use super::{Pipeline, websocket};
 use crate::auth::Ctx;
 use crate::error::{AppError, ErrorCode};
 use crate::methods;
@@ -29,21 +29,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// the size limit (`web::JsonConfig` in startup enforces both); an array of
 /// operations is refused, since batching multiplies every other limit.
 async fn execute(
-    schema: web::Data<AppSchema>,
+    pipeline: web::Data<Pipeline>,
     state: web::Data<crate::state::AppState>,
     caller: Ctx,
     request: web::Json<async_graphql::Request>,
 ) -> HttpResponse {
     let loaders = super::loaders::new_loaders(state.db.clone());
-    let response = schema
-        .execute(
-            request
-                .into_inner()
-                .data(caller)
-                .data(loaders)
-                .data(super::RequestTime::new(crate::clock::now())),
-        )
-        .await;
+    let request = request
+        .into_inner()
+        .data(loaders)
+        .data(super::RequestTime::new(crate::clock::now()));
+    let response = pipeline.execute(request, Some(caller)).await;
     if let Some(seconds) = retry_after(&response) {
         // Refused by the mutation rate limit: said in HTTP too, for clients and proxies.
         return HttpResponse::TooManyRequests()
@@ -90,7 +86,7 @@ fn retry_after(response: &async_graphql::Response) -> Option<u64> {
 /// socket is closed and nothing is streamed (`websocket` holds the rules).
 /// An address past its limit of open sockets is refused before the upgrade.
 async fn subscribe(
-    schema: web::Data<AppSchema>,
+    pipeline: web::Data<Pipeline>,
     state: web::Data<crate::state::AppState>,
     req: HttpRequest,
     payload: web::Payload,
@@ -117,7 +113,7 @@ async fn subscribe(
     let span =
         tracing::info_span!("websocket", request_id = %origin.request_id, address = ?address);
     let connection = websocket::Connection {
-        schema: schema.get_ref().clone(),
+        pipeline: pipeline.get_ref().clone(),
         state: state.get_ref().clone(),
         origin,
         protocol,
@@ -133,8 +129,8 @@ async fn subscribe(
 }
 
 /// The SDL, served without a token: it is the published contract and holds no data.
-async fn schema_sdl(schema: web::Data<AppSchema>) -> HttpResponse {
+async fn schema_sdl(pipeline: web::Data<Pipeline>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
-        .body(super::sdl_of(&schema))
+        .body(super::sdl_of(pipeline.schema()))
 }

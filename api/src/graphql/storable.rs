@@ -1,101 +1,18 @@
-//! Text the databases cannot store (`crate::text`) refused for every
-//! GraphQL request, before anything runs: each string in the document (field
-//! and directive arguments, variable defaults, at any depth of input objects
-//! and lists) and in the request's variables.
+//! Text the databases cannot store (`crate::text`), found in a GraphQL
+//! request before anything runs: each string in the document (field and
+//! directive arguments, variable defaults, at any depth of input objects and
+//! lists) and in the request's variables. The pipeline (`pipeline`) refuses
+//! such a request as BAD_USER_INPUT, with `extensions.field` naming it as
+//! the rules of each input do (`nul_in_input`).
 
-use std::sync::{Arc, Mutex};
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::{
     Directive, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Positioned, Request, ServerResult, Variables};
+use async_graphql::{Positioned, Variables};
 
-use crate::audit::service::{self as audit, Entry, Outcome};
-use crate::error::AppError;
 use crate::text::{Nul, first_nul};
 
-/// Refuses a request holding NUL as BAD_USER_INPUT, with `extensions.field`
-/// naming it as the rules of each input do (`nul_in_input`). A mutation
-/// refused so is still an attempt: it counts against its caller's rate limit
-/// and appends one FAILED audit row per mutation field it asked for, the
-/// offending text as target (escaped by the audit log).
-pub struct StorableText;
-
-impl ExtensionFactory for StorableText {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(StorableTextCheck::default())
-    }
-}
-
-/// Per request: the operation the caller chose, if they named one.
-#[derive(Default)]
-struct StorableTextCheck {
-    operation_name: Mutex<Option<String>>,
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for StorableTextCheck {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        match self.operation_name.lock() {
-            Ok(mut chosen) => chosen.clone_from(&request.operation_name),
-            Err(poisoned) => poisoned.into_inner().clone_from(&request.operation_name),
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let Some(nul) = nul_in_variables(variables).or_else(|| nul_in_document(&document)) else {
-            return Ok(document);
-        };
-        let operation_name = match self.operation_name.lock() {
-            Ok(chosen) => chosen.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let mutations = mutation_fields(&document, operation_name.as_deref());
-        if !mutations.is_empty()
-            && let (Some(state), Some(caller)) = (
-                ctx.data_opt::<crate::state::AppState>(),
-                ctx.data_opt::<crate::auth::Ctx>(),
-            )
-        {
-            // Counted like any mutation, so refusals cannot flood the audit log.
-            if let Err(limited) = state.rate_limits.mutation(&caller.principal.subject) {
-                tracing::info!(subject = %caller.principal.subject, "mutation rate limit reached");
-                return Err(super::error_codes::refusal(&limited));
-            }
-            let code = crate::error::ErrorCode::BadUserInput;
-            for action in mutations {
-                let entry = Entry::for_caller(
-                    caller,
-                    action,
-                    &nul.text,
-                    Outcome::of_error(code),
-                    Some(code),
-                );
-                audit::append_alone(&state.db, entry).await;
-            }
-        }
-        tracing::info!(field = %nul.field, "input with NUL refused");
-        Err(super::error_codes::refusal(&AppError::from(nul)))
-    }
-}
-
-fn nul_in_variables(variables: &Variables) -> Option<Nul> {
+pub(super) fn nul_in_variables(variables: &Variables) -> Option<Nul> {
     variables
         .iter()
         .find_map(|(name, value)| nul_in_input(name.as_str(), &value.clone().into_json().ok()?))
@@ -117,7 +34,7 @@ fn nul_in_input(name: &str, value: &serde_json::Value) -> Option<Nul> {
     Some(nul)
 }
 
-fn nul_in_document(document: &ExecutableDocument) -> Option<Nul> {
+pub(super) fn nul_in_document(document: &ExecutableDocument) -> Option<Nul> {
     document
         .operations
         .iter()
@@ -185,7 +102,10 @@ fn nul_in_arguments<V: serde::Serialize>(
 
 /// The mutation fields the request would run: those of the chosen operation
 /// (the only one, when none is named) if it is a mutation.
-fn mutation_fields<'d>(document: &'d ExecutableDocument, chosen: Option<&str>) -> Vec<&'d str> {
+pub(super) fn mutation_fields<'d>(
+    document: &'d ExecutableDocument,
+    chosen: Option<&str>,
+) -> Vec<&'d str> {
     let mut operations = document.operations.iter();
     let operation = match chosen {
         Some(chosen) => operations.find(|(name, _)| name.map(|n| n.as_str()) == Some(chosen)),

@@ -1,4 +1,5 @@
-//! What async-graphql's validation leaves out, closed in one extension:
+//! What async-graphql's validation leaves out, closed in one stage of the
+//! pipeline (`pipeline`):
 //! its visitor never looks at the directives on a `__typename` field or on
 //! a variable definition (so `{ __typename @foo }` ran as if `@foo` were not
 //! there); with introspection disabled it still accepts `__schema` and
@@ -7,45 +8,71 @@
 //! each refusal answering BAD_USER_INPUT (the library's own validation
 //! errors get their code in `error_codes`).
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use std::collections::HashMap;
+
 use async_graphql::parser::types::{
-    Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    Directive, DirectiveLocation, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    TypeSystemDefinition,
 };
-use async_graphql::registry::{__DirectiveLocation, Registry};
-use async_graphql::{IntrospectionMode, Pos, Positioned, ServerError, ServerResult, Variables};
+use async_graphql::{Pos, Positioned, ServerError};
 
 use crate::error::ErrorCode;
 
-/// The extension; one per schema.
-pub struct StrictValidation;
+/// The directives the schema declares, read once from its SDL (async-graphql
+/// keeps its registry to itself): where each may stand, and its arguments
+/// with whether each is required.
+#[derive(Debug, Default)]
+pub struct KnownDirectives(HashMap<String, KnownDirective>);
 
-impl ExtensionFactory for StrictValidation {
-    fn create(&self) -> std::sync::Arc<dyn Extension> {
-        std::sync::Arc::new(StrictValidation)
-    }
+#[derive(Debug)]
+struct KnownDirective {
+    locations: Vec<DirectiveLocation>,
+    arguments: Vec<(String, bool)>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for StrictValidation {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        match skipped_checks(&ctx.schema_env.registry, &document)
+impl KnownDirectives {
+    /// Those of a schema's SDL (`sdl_of`), which lists the built-in ones too.
+    pub fn of(sdl: &str) -> Self {
+        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+            return Self::default();
+        };
+        let directives = document
+            .definitions
             .into_iter()
-            .next()
-        {
-            Some(error) => Err(error),
-            None => Ok(document),
-        }
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Directive(directive) => Some(directive.node),
+                _ => None,
+            })
+            .map(|directive| {
+                let arguments = directive
+                    .arguments
+                    .iter()
+                    .map(|argument| {
+                        let argument = &argument.node;
+                        let required =
+                            !argument.ty.node.nullable && argument.default_value.is_none();
+                        (argument.name.node.to_string(), required)
+                    })
+                    .collect();
+                let locations = directive
+                    .locations
+                    .into_iter()
+                    .map(|location| location.node)
+                    .collect();
+                (
+                    directive.name.node.to_string(),
+                    KnownDirective {
+                        locations,
+                        arguments,
+                    },
+                )
+            })
+            .collect();
+        Self(directives)
     }
 }
 
-/// A refusal of this extension, with its code.
+/// A refusal of these checks, with its code.
 fn refusal(message: String, pos: Pos) -> ServerError {
     let mut error = ServerError::new(message, Some(pos));
     error
@@ -56,112 +83,128 @@ fn refusal(message: String, pos: Pos) -> ServerError {
 }
 
 /// Errors for what async-graphql's validation does not check.
-fn skipped_checks(registry: &Registry, document: &ExecutableDocument) -> Vec<ServerError> {
+pub(super) fn skipped_checks(
+    directives: &KnownDirectives,
+    introspection: bool,
+    document: &ExecutableDocument,
+) -> Vec<ServerError> {
+    let checks = Checks {
+        directives,
+        introspection_off: !introspection,
+    };
     let mut errors = Vec::new();
     for (_, operation) in document.operations.iter() {
-        check_operation(registry, &operation.node, &mut errors);
+        checks.operation(&operation.node, &mut errors);
     }
     for fragment in document.fragments.values() {
-        check_selection_set(registry, &fragment.node.selection_set.node, &mut errors);
+        checks.selection_set(&fragment.node.selection_set.node, &mut errors);
     }
     errors
 }
 
-fn check_operation(
-    registry: &Registry,
-    operation: &OperationDefinition,
-    errors: &mut Vec<ServerError>,
-) {
-    for variable in &operation.variable_definitions {
-        for directive in &variable.node.directives {
-            check_directive(
-                registry,
-                directive,
-                __DirectiveLocation::VARIABLE_DEFINITION,
-                errors,
-            );
-        }
-    }
-    check_selection_set(registry, &operation.selection_set.node, errors);
+struct Checks<'a> {
+    directives: &'a KnownDirectives,
+    introspection_off: bool,
 }
 
-fn check_selection_set(
-    registry: &Registry,
-    selection_set: &SelectionSet,
-    errors: &mut Vec<ServerError>,
-) {
-    let introspection_off = registry.introspection_mode == IntrospectionMode::Disabled;
-    for item in &selection_set.items {
-        match &item.node {
-            Selection::Field(field) => {
-                let name = field.node.name.node.as_str();
-                if name == "__typename" {
-                    for directive in &field.node.directives {
-                        check_directive(registry, directive, __DirectiveLocation::FIELD, errors);
+impl Checks<'_> {
+    fn operation(&self, operation: &OperationDefinition, errors: &mut Vec<ServerError>) {
+        for variable in &operation.variable_definitions {
+            for directive in &variable.node.directives {
+                self.directive(directive, DirectiveLocation::VariableDefinition, errors);
+            }
+        }
+        self.selection_set(&operation.selection_set.node, errors);
+    }
+
+    fn selection_set(&self, selection_set: &SelectionSet, errors: &mut Vec<ServerError>) {
+        for item in &selection_set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let name = field.node.name.node.as_str();
+                    if name == "__typename" {
+                        for directive in &field.node.directives {
+                            self.directive(directive, DirectiveLocation::Field, errors);
+                        }
                     }
+                    if self.introspection_off && matches!(name, "__schema" | "__type") {
+                        errors.push(refusal(
+                            format!("\"{name}\": introspection is switched off on this server"),
+                            field.pos,
+                        ));
+                    }
+                    self.selection_set(&field.node.selection_set.node, errors);
                 }
-                if introspection_off && matches!(name, "__schema" | "__type") {
-                    errors.push(refusal(
-                        format!("\"{name}\": introspection is switched off on this server"),
-                        field.pos,
-                    ));
+                Selection::InlineFragment(fragment) => {
+                    self.selection_set(&fragment.node.selection_set.node, errors);
                 }
-                check_selection_set(registry, &field.node.selection_set.node, errors);
+                Selection::FragmentSpread(_) => {}
             }
-            Selection::InlineFragment(fragment) => {
-                check_selection_set(registry, &fragment.node.selection_set.node, errors);
-            }
-            Selection::FragmentSpread(_) => {}
         }
     }
-}
 
-/// The directive exists, may stand here, and has exactly the arguments it declares.
-fn check_directive(
-    registry: &Registry,
-    directive: &Positioned<Directive>,
-    location: __DirectiveLocation,
-    errors: &mut Vec<ServerError>,
-) {
-    let name = directive.node.name.node.as_str();
-    let Some(known) = registry.directives.get(name) else {
-        errors.push(refusal(
-            format!("Unknown directive \"{name}\""),
-            directive.pos,
-        ));
-        return;
-    };
-    if !known.locations.contains(&location) {
-        errors.push(refusal(
-            format!("Directive \"{name}\" may not be used on \"{location:?}\""),
-            directive.pos,
-        ));
-        return;
-    }
-    for (argument, _) in &directive.node.arguments {
-        if !known.args.contains_key(argument.node.as_str()) {
+    /// The directive exists, may stand here, and has exactly the arguments it declares.
+    fn directive(
+        &self,
+        directive: &Positioned<Directive>,
+        location: DirectiveLocation,
+        errors: &mut Vec<ServerError>,
+    ) {
+        let name = directive.node.name.node.as_str();
+        let Some(known) = self.directives.0.get(name) else {
             errors.push(refusal(
-                format!(
-                    "Unknown argument \"{}\" on directive \"{name}\"",
-                    argument.node
-                ),
-                argument.pos,
-            ));
-        }
-    }
-    for (argument, declared) in &known.args {
-        let required = declared.ty.ends_with('!') && declared.default_value.is_none();
-        let given = directive
-            .node
-            .arguments
-            .iter()
-            .any(|(given, _)| given.node.as_str() == argument);
-        if required && !given {
-            errors.push(refusal(
-                format!("Directive \"{name}\" needs the argument \"{argument}\""),
+                format!("Unknown directive \"{name}\""),
                 directive.pos,
             ));
+            return;
+        };
+        if !known.locations.contains(&location) {
+            errors.push(refusal(
+                format!(
+                    "Directive \"{name}\" may not be used on \"{}\"",
+                    location_name(location)
+                ),
+                directive.pos,
+            ));
+            return;
         }
+        for (argument, _) in &directive.node.arguments {
+            if !known
+                .arguments
+                .iter()
+                .any(|(declared, _)| declared == argument.node.as_str())
+            {
+                errors.push(refusal(
+                    format!(
+                        "Unknown argument \"{}\" on directive \"{name}\"",
+                        argument.node
+                    ),
+                    argument.pos,
+                ));
+            }
+        }
+        for (argument, required) in &known.arguments {
+            let given = directive
+                .node
+                .arguments
+                .iter()
+                .any(|(given, _)| given.node.as_str() == argument);
+            if *required && !given {
+                errors.push(refusal(
+                    format!("Directive \"{name}\" needs the argument \"{argument}\""),
+                    directive.pos,
+                ));
+            }
+        }
+    }
+}
+
+/// A location as the SDL spells it.
+fn location_name(location: DirectiveLocation) -> &'static str {
+    match location {
+        DirectiveLocation::Field => "FIELD",
+        DirectiveLocation::VariableDefinition => "VARIABLE_DEFINITION",
+        _ => "another location",
     }
 }
 
@@ -169,7 +212,9 @@ fn check_directive(
 mod tests {
     /// The messages and codes of the errors the schema answers `query` with.
     async fn errors(query: &str) -> Vec<(String, String)> {
-        let response = crate::graphql::build_schema(None).execute(query).await;
+        let response = crate::graphql::Pipeline::new(crate::graphql::build_schema(None), None)
+            .execute(query.into(), None)
+            .await;
         response
             .errors
             .into_iter()

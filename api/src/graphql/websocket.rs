@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::AppSchema;
+use super::Pipeline;
 use crate::auth::extract::{Origin, authenticate_token, token_from_init_payload};
 use crate::auth::rate::WebSocketSlot;
 use crate::error::AppError;
@@ -58,7 +58,7 @@ pub fn protocol(req: &HttpRequest) -> Result<WebSocketProtocols, AppError> {
 
 /// An accepted upgrade, ready to be served.
 pub struct Connection {
-    pub schema: AppSchema,
+    pub pipeline: Pipeline,
     pub state: AppState,
     pub origin: Origin,
     pub protocol: WebSocketProtocols,
@@ -105,7 +105,7 @@ fn instant_of(at: DateTime<Utc>) -> Instant {
 /// the connection itself has ended, so it counts every descriptor held.
 pub async fn serve(connection: Connection) {
     let Connection {
-        schema,
+        pipeline,
         state,
         origin,
         protocol,
@@ -118,7 +118,7 @@ pub async fn serve(connection: Connection) {
     let (inbox, mut inbox_rx) = mpsc::channel(INBOX);
     let (authenticated, authentication) = oneshot::channel();
     let engine = WebSocket::new(
-        schema,
+        pipeline,
         stream::poll_fn(move |cx| inbox_rx.poll_recv(cx)),
         protocol,
     )

@@ -7,7 +7,7 @@
 
 pub mod count;
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
@@ -15,10 +15,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextRequest,
-};
-use async_graphql::{Request, Response, ServerResult};
+use async_graphql::Response;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use sea_orm::{ColumnTrait, EntityTrait, QuerySelect};
@@ -244,70 +241,19 @@ fn operation_label(name: Option<&str>) -> String {
     }
 }
 
-/// The GraphQL extension that counts operations, over HTTP and WebSocket
-/// alike, once each, with the code of their first error.
-pub struct GraphqlOperations;
-
-impl ExtensionFactory for GraphqlOperations {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(OperationCount::default())
-    }
-}
-
-#[derive(Default)]
-struct OperationCount {
-    name: Mutex<Option<String>>,
-}
-
-impl OperationCount {
-    fn remember(&self, name: Option<&str>) {
-        if let Some(name) = name
-            && let Ok(mut kept) = self.name.lock()
-        {
-            *kept = Some(name.to_owned());
-        }
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for OperationCount {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let response = next.run(ctx).await;
-        let name = self.name.lock().ok().and_then(|name| name.clone());
-        let (outcome, code) = match response.errors.first() {
-            None => ("ok", "none".to_owned()),
-            Some(error) => (
-                "error",
-                crate::graphql::error_codes::code_of(error)
-                    .map_or("other", ErrorCode::as_str)
-                    .to_owned(),
-            ),
-        };
-        counter!(GRAPHQL_OPERATIONS,
-            "operation" => operation_label(name.as_deref()), "outcome" => outcome, "code" => code)
-        .increment(1);
-        response
-    }
-
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        self.remember(request.operation_name.as_deref());
-        next.run(ctx, request).await
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        self.remember(operation_name);
-        next.run(ctx, operation_name).await
-    }
+/// Counts one GraphQL operation, over HTTP or WebSocket, with the code of
+/// its first error (`graphql::pipeline` calls it once per operation).
+pub fn count_graphql_operation(name: Option<&str>, response: &Response) {
+    let (outcome, code) = match response.errors.first() {
+        None => ("ok", "none"),
+        Some(error) => (
+            "error",
+            crate::graphql::error_codes::code_of(error).map_or("other", ErrorCode::as_str),
+        ),
+    };
+    counter!(GRAPHQL_OPERATIONS,
+        "operation" => operation_label(name), "outcome" => outcome, "code" => code)
+    .increment(1);
 }
 
 #[cfg(test)]
