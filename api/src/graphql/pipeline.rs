@@ -5,6 +5,11 @@
 //!    and aliases (`limits`), and the parser's own (LIMIT_EXCEEDED);
 //! 2. text the databases cannot store (`storable`, BAD_USER_INPUT);
 //! 3. what async-graphql's validation leaves out (`validation`);
+//!
+//!    a document that passed 1–3 is kept by its text (`DOCUMENTS_KEPT`), so
+//!    the same query sent again is not read again (reading a member lookup's
+//!    query cost more CPU than running its statement); its variables are
+//!    checked each time;
 //! 4. a mutation counts against its caller's rate limit;
 //! 5. the schema validates (row budget and depth: LIMIT_EXCEEDED) and runs
 //!    it; a query within the deadline, and given up whole if part of it
@@ -18,7 +23,8 @@
 //! the request's CPU, for checks that look at the request only.
 
 use std::any::TypeId;
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::futures_util::stream::{self, BoxStream};
 use async_graphql::futures_util::{FutureExt, StreamExt};
@@ -33,6 +39,12 @@ use crate::auth::Ctx;
 use crate::error::{AppError, ErrorCode};
 use crate::state::AppState;
 
+/// Checked documents kept, the least recently used going first.
+const DOCUMENTS_KEPT: NonZeroUsize = NonZeroUsize::new(128).expect("not zero");
+/// Longest query text kept: what clients send again is short, and this
+/// bounds the memory of the kept documents whatever is sent.
+const LONGEST_KEPT: usize = 4 * 1024;
+
 /// The schema with the stages around it; cheap to clone.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -40,6 +52,7 @@ pub struct Pipeline {
     state: Option<AppState>,
     directives: Arc<KnownDirectives>,
     introspection: bool,
+    documents: Arc<Mutex<lru::LruCache<String, Arc<ExecutableDocument>>>>,
 }
 
 /// What the checks learned of the operation the request will run.
@@ -63,6 +76,7 @@ impl Pipeline {
             schema,
             state,
             introspection,
+            documents: Arc::new(Mutex::new(lru::LruCache::new(DOCUMENTS_KEPT))),
         }
     }
 
@@ -96,17 +110,26 @@ impl Pipeline {
         request: &mut Request,
         caller: Option<&Ctx>,
     ) -> Result<Checked, Vec<ServerError>> {
-        let document =
-            limits::document_within_limits(&request.query).map_err(|error| vec![error])?;
         let chosen = request.operation_name.as_deref();
-        if let Some(nul) = storable::nul_in_variables(&request.variables)
-            .or_else(|| storable::nul_in_document(&document))
-        {
+        let document = match self.kept(&request.query) {
+            Some(document) => ExecutableDocument::clone(&document),
+            None => {
+                let document =
+                    limits::document_within_limits(&request.query).map_err(|error| vec![error])?;
+                if let Some(nul) = storable::nul_in_document(&document) {
+                    return Err(vec![self.refuse_nul(nul, &document, chosen, caller).await]);
+                }
+                let skipped =
+                    validation::skipped_checks(&self.directives, self.introspection, &document);
+                if !skipped.is_empty() {
+                    return Err(skipped);
+                }
+                self.keep(&request.query, &document);
+                document
+            }
+        };
+        if let Some(nul) = storable::nul_in_variables(&request.variables) {
             return Err(vec![self.refuse_nul(nul, &document, chosen, caller).await]);
-        }
-        let skipped = validation::skipped_checks(&self.directives, self.introspection, &document);
-        if !skipped.is_empty() {
-            return Err(skipped);
         }
         let (name, kind) = chosen_operation(&document, chosen);
         if kind == Some(OperationType::Mutation)
@@ -116,6 +139,27 @@ impl Pipeline {
         }
         request.set_parsed_query(document);
         Ok(Checked { name, kind })
+    }
+
+    /// The checked document of this text, if it is kept.
+    fn kept(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        let mut kept = self
+            .documents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.get(query).cloned()
+    }
+
+    /// Keeps a document that passed the checks of its text.
+    fn keep(&self, query: &str, document: &ExecutableDocument) {
+        if query.len() > LONGEST_KEPT {
+            return;
+        }
+        let mut kept = self
+            .documents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        kept.put(query.to_owned(), Arc::new(document.clone()));
     }
 
     /// A request holding NUL, refused. A mutation refused so is still an
@@ -313,5 +357,67 @@ fn chosen_operation(
     match operation {
         Some((name, operation)) => (name.map(|name| name.to_string()), Some(operation.node.ty)),
         None => (chosen.map(str::to_owned), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{Request, Variables};
+    use serde_json::json;
+
+    use super::Pipeline;
+
+    /// The `extensions.field` of each error of the answer.
+    async fn fields_refused(
+        pipeline: &Pipeline,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Vec<String> {
+        let request = Request::new(query).variables(Variables::from_json(variables));
+        let response = pipeline.execute(request, None).await;
+        response
+            .errors
+            .iter()
+            .filter_map(|error| match error.extensions.as_ref()?.get("field")? {
+                async_graphql::Value::String(field) => Some(field.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_kept_document_still_has_its_variables_checked() {
+        let pipeline = Pipeline::new(crate::graphql::build_schema(None), None);
+        let query = "query($code: String!) { organization(code: $code) { id } }";
+        assert!(
+            fields_refused(&pipeline, query, json!({ "code": "SL" }))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            pipeline.kept(query).map(|_| ()),
+            Some(()),
+            "kept once it passed"
+        );
+        assert_eq!(
+            fields_refused(&pipeline, query, json!({ "code": "S\u{0}L" })).await,
+            ["code"]
+        );
+    }
+
+    #[tokio::test]
+    async fn refused_and_long_documents_are_not_kept() {
+        let pipeline = Pipeline::new(crate::graphql::build_schema(None), None);
+        let nul = "{ organization(code: \"S\\u0000L\") { id } }";
+        assert_eq!(fields_refused(&pipeline, nul, json!({})).await, ["code"]);
+        assert!(pipeline.kept(nul).is_none());
+        assert_eq!(
+            fields_refused(&pipeline, nul, json!({})).await,
+            ["code"],
+            "refused again"
+        );
+        let long = format!("{{ version }} #{}", "x".repeat(super::LONGEST_KEPT));
+        assert!(fields_refused(&pipeline, &long, json!({})).await.is_empty());
+        assert!(pipeline.kept(&long).is_none());
     }
 }
