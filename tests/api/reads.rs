@@ -407,3 +407,32 @@ on_both_backends! {
         assert_eq!(app.statements() - before, 1, "the REST feed page");
     }
 }
+
+on_both_backends! {
+    /// A feed page read with its members and cells in one statement (read by
+    /// column position) shows exactly what the events read one by one show.
+    async fn a_feed_page_read_in_one_statement_shows_what_its_events_show_alone(app: TestApp) {
+        let seeded = app.seed_district().await;
+        let moved = app.graphql("mutation($input: TransferInput!) { submitTransfer(input: $input) { status } }",
+            json!({ "input": { "externalId": "joined-1", "memberId": seeded.bl_member, "toOrganizationCode": "SL.BL.CQ",
+                               "reason": "RELOCATION", "decisionRef": "QĐ-12/2025" } })).await;
+        assert_eq!(moved["data"]["submitTransfer"]["status"], "APPLIED", "{moved}");
+        let organization = "id code name kind cellType status establishedAt dissolvedAt dissolutionDecision";
+        let fields = format!("id sequence externalId kind reason decisionRef effectiveAt recordedAt submittedBy phase letterId
+            member {{ id nationalId partyCardNumber fullName birthDate admittedOn officialOn status }}
+            from {{ {organization} }} to {{ {organization} }}");
+        // Without totalCount the page joins its ends; with it, they come through the loaders.
+        let joined = format!("{{ transferEvents(first: 500) {{ edges {{ node {{ {fields} }} }} }} }}");
+        let alone = format!("{{ transferEvents(first: 500) {{ totalCount edges {{ node {{ {fields} }} }} }} }}");
+        for token in [app.admin_token().to_owned(), token_for(api::auth::Role::Reader, Some("SL.BL"))] {
+            let (joined, alone) = (app.graphql_as(&token, &joined, json!({})).await, app.graphql_as(&token, &alone, json!({})).await);
+            let edges = &joined["data"]["transferEvents"]["edges"];
+            assert!(edges.as_array().is_some_and(|edges| edges.len() >= 2), "{joined}");
+            assert_eq!(edges, &alone["data"]["transferEvents"]["edges"], "{joined}\n{alone}");
+            let decided = edges.as_array().into_iter().flatten().find(|edge| edge["node"]["externalId"] == "joined-1").expect("the transfer");
+            assert_eq!(decided["node"]["decisionRef"], "QĐ-12/2025", "{decided}");
+            assert_eq!(decided["node"]["to"]["code"], "SL.BL.CQ", "{decided}");
+            assert!(decided["node"]["from"]["code"].is_string(), "{decided}");
+        }
+    }
+}

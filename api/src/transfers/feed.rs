@@ -123,7 +123,7 @@ pub async fn feed_rows<C: ConnectionTrait>(
     page: Page,
 ) -> Result<PageOf<FeedRow>, AppError> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType};
-    use sea_orm::{FromQueryResult, QueryOrder, QuerySelect, QueryTrait};
+    use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
     let Some(subtree) = organizations::search_range(conn, ctx, within).await? else {
         return Ok(PageOf::empty());
     };
@@ -169,18 +169,28 @@ pub async fn feed_rows<C: ConnectionTrait>(
     crate::columns::columns_as::<member::Entity>(&mut statement, "m", "m_");
     crate::columns::columns_as::<organization::Entity>(&mut statement, "t", "t_");
     crate::columns::columns_as::<organization::Entity>(&mut statement, "f", "f_");
-    let mut fetched = Vec::new();
-    for row in conn.query_all(&statement).await? {
-        fetched.push(FeedRow {
-            event: subtree.event(transfer_event::Model::from_query_result(&row, "")?),
-            member: member::Model::from_query_result(&row, "m_")?,
-            to: organization::Model::from_query_result(&row, "t_")?,
-            // An admission has no source: its columns are null, not an error to make.
-            from: match row.try_get::<Option<i64>>("", "f_id")? {
-                Some(_) => Some(organization::Model::from_query_result(&row, "f_")?),
-                None => None,
-            },
-        });
+    let rows = conn.query_all(&statement).await?;
+    let mut fetched = Vec::with_capacity(rows.len());
+    if let Some(first) = rows.first() {
+        use crate::columns::{ReadAt, position_of};
+        let (event, member, to, from) = (
+            position_of(first, "id")?,
+            position_of(first, "m_id")?,
+            position_of(first, "t_id")?,
+            position_of(first, "f_id")?,
+        );
+        for row in &rows {
+            fetched.push(FeedRow {
+                event: subtree.event(transfer_event::Model::read_at(row, event)?),
+                member: member::Model::read_at(row, member)?,
+                to: organization::Model::read_at(row, to)?,
+                // An admission has no source: its columns are null, not an error to make.
+                from: match row.try_get_by_index::<Option<i64>>(from)? {
+                    Some(_) => Some(organization::Model::read_at(row, from)?),
+                    None => None,
+                },
+            });
+        }
     }
     Ok(PageOf::from_fetched(fetched, page, 0))
 }
