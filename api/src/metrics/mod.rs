@@ -1,6 +1,6 @@
 //! Prometheus metrics at `GET /metrics`, through the `metrics` facade and its
 //! Prometheus exporter. Counters are bumped where things happen (the
-//! request middleware, the GraphQL extension, the unit of work, the rate
+//! request middleware, the GraphQL pipeline, the unit of work, the rate
 //! limits); gauges that describe state (the pool, the feed head, open
 //! subscriptions) are read when scraped. Labels are closed sets or route
 //! patterns: never a raw path, a national ID or a token.
