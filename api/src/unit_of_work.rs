@@ -216,9 +216,10 @@ impl Stopped {
 
 /// Batches of two items or more whose transactions run at once in one
 /// process. Each holds a connection and its members' row locks from its
-/// first statement to its commit; more at once only queue on each other's locks while holding the
-/// connections that reads and single transfers wait for (with 32 batches
-/// of 100 on a pool of 16, some waited out the pool's 3 s and answered 503).
+/// first statement to its commit; more at once only queue on each other's
+/// locks while holding the connections that reads and single transfers
+/// wait for (with 32 batches of 100 on a pool of 16, some waited out the
+/// pool's 3 s and answered 503).
 pub const BATCHES_AT_ONCE: usize = 4;
 /// How long a batch waits for its turn before it is answered UNAVAILABLE.
 pub const BATCH_TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(30);

@@ -188,6 +188,25 @@ pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a loaders::Load
         .map_err(|_| AppError::Internal(anyhow::anyhow!("no loaders in the request")).extend())
 }
 
+/// The operation a request runs: the one it names, or the document's only
+/// one when it names none (async-graphql chooses the same way).
+pub(crate) fn chosen_operation<'d>(
+    document: &'d async_graphql::parser::types::ExecutableDocument,
+    chosen: Option<&str>,
+) -> Option<(
+    Option<&'d async_graphql::Name>,
+    &'d async_graphql::Positioned<async_graphql::parser::types::OperationDefinition>,
+)> {
+    let mut operations = document.operations.iter();
+    match chosen {
+        Some(chosen) => operations.find(|(name, _)| name.map(|name| name.as_str()) == Some(chosen)),
+        None => {
+            let only = operations.next();
+            operations.next().is_none().then_some(only).flatten()
+        }
+    }
+}
+
 /// An `ID` as the registry's numeric id; `None` when it cannot be one (then nothing has it).
 pub fn parse_id(id: &async_graphql::ID) -> Option<i64> {
     id.parse::<i64>().ok().filter(|id| *id > 0)

@@ -52,8 +52,11 @@ pub struct Pipeline {
     state: Option<AppState>,
     directives: Arc<KnownDirectives>,
     introspection: bool,
-    documents: Arc<Mutex<lru::LruCache<String, Arc<ExecutableDocument>>>>,
+    documents: Arc<Mutex<DocumentsKept>>,
 }
+
+/// Checked documents by their text.
+type DocumentsKept = lru::LruCache<String, Arc<ExecutableDocument>>;
 
 /// What the checks learned of the operation the request will run.
 struct Checked {
@@ -131,7 +134,7 @@ impl Pipeline {
         if let Some(nul) = storable::nul_in_variables(&request.variables) {
             return Err(vec![self.refuse_nul(nul, &document, chosen, caller).await]);
         }
-        let (name, kind) = chosen_operation(&document, chosen);
+        let (name, kind) = name_and_kind(&document, chosen);
         if kind == Some(OperationType::Mutation)
             && let Err(limited) = self.take_mutation(caller)
         {
@@ -143,11 +146,7 @@ impl Pipeline {
 
     /// The checked document of this text, if it is kept.
     fn kept(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
-        let mut kept = self
-            .documents
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        kept.get(query).cloned()
+        self.documents().get(query).cloned()
     }
 
     /// Keeps a document that passed the checks of its text.
@@ -155,11 +154,16 @@ impl Pipeline {
         if query.len() > LONGEST_KEPT {
             return;
         }
-        let mut kept = self
-            .documents
+        self.documents()
+            .put(query.to_owned(), Arc::new(document.clone()));
+    }
+
+    /// The kept documents; a panic elsewhere while they were held leaves
+    /// them whole (each change is one call), so a poisoned lock is taken.
+    fn documents(&self) -> std::sync::MutexGuard<'_, DocumentsKept> {
+        self.documents
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        kept.put(query.to_owned(), Arc::new(document.clone()));
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A request holding NUL, refused. A mutation refused so is still an
@@ -253,10 +257,7 @@ impl Pipeline {
         mut request: Request,
         session: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        let caller = session
-            .as_deref()
-            .and_then(|session| session.get(&TypeId::of::<Ctx>()))
-            .and_then(|caller| caller.downcast_ref::<Ctx>());
+        let caller = caller_of(session.as_deref());
         let slot = match (&self.state, caller) {
             (Some(state), Some(caller)) => {
                 match state.subscriptions.open(&caller.principal.subject) {
@@ -274,10 +275,7 @@ impl Pipeline {
         };
         let pipeline = self.clone();
         async move {
-            let caller = session
-                .as_deref()
-                .and_then(|session| session.get(&TypeId::of::<Ctx>()))
-                .and_then(|caller| caller.downcast_ref::<Ctx>());
+            let caller = caller_of(session.as_deref());
             let checked = match pipeline.check(&mut request, caller).await {
                 Ok(checked) => checked,
                 Err(errors) => {
@@ -336,28 +334,21 @@ impl async_graphql::Executor for Pipeline {
     }
 }
 
-/// The name and type of the operation the request runs: the one named, or
-/// the only one when none is named.
-fn chosen_operation(
+/// The name and type of the operation the request runs (`chosen_operation`);
+/// without one, the name the request gave.
+fn name_and_kind(
     document: &ExecutableDocument,
     chosen: Option<&str>,
 ) -> (Option<String>, Option<OperationType>) {
-    let mut operations = document.operations.iter();
-    let operation = match chosen {
-        Some(chosen) => operations.find(|(name, _)| name.map(|name| name.as_str()) == Some(chosen)),
-        None => {
-            let only = operations.next();
-            if operations.next().is_some() {
-                None
-            } else {
-                only
-            }
-        }
-    };
-    match operation {
+    match super::chosen_operation(document, chosen) {
         Some((name, operation)) => (name.map(|name| name.to_string()), Some(operation.node.ty)),
         None => (chosen.map(str::to_owned), None),
     }
+}
+
+/// The caller a WebSocket's session holds once its `connection_init` was accepted.
+fn caller_of(session: Option<&Data>) -> Option<&Ctx> {
+    session?.get(&TypeId::of::<Ctx>())?.downcast_ref::<Ctx>()
 }
 
 #[cfg(test)]

@@ -106,14 +106,8 @@ pub(super) fn mutation_fields<'d>(
     document: &'d ExecutableDocument,
     chosen: Option<&str>,
 ) -> Vec<&'d str> {
-    let mut operations = document.operations.iter();
-    let operation = match chosen {
-        Some(chosen) => operations.find(|(name, _)| name.map(|n| n.as_str()) == Some(chosen)),
-        None if document.operations.iter().count() == 1 => operations.next(),
-        None => None,
-    };
     let mut fields = Vec::new();
-    if let Some((_, operation)) = operation
+    if let Some((_, operation)) = super::chosen_operation(document, chosen)
         && operation.node.ty == OperationType::Mutation
     {
         root_fields(document, &operation.node.selection_set.node, &mut fields);
